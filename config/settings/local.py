@@ -1,0 +1,22 @@
+"""`make run`: embedded defaults, no server needed — SQLite, files under var/, and kombu's
+filesystem transport as the Celery broker."""
+
+from .base import *
+from .base import VAR_DIR, env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret")
+
+_broker_dir = VAR_DIR / "broker"
+for _folder in (_broker_dir / "queue", _broker_dir / "processed"):
+    _folder.mkdir(parents=True, exist_ok=True)
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Producer and worker share one folder; processed messages are kept for inspection.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }

@@ -1,0 +1,22 @@
+"""`make test`: real PostgreSQL and Redis on localhost (override with DATABASE_URL, REDIS_URL)."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/atelier")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+from .base import *
+from .base import env
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-not-secret")
+DEBUG = False
+# Hashing strength is not under test; speed is.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Serve static files from the finders: no collectstatic needed for the tests.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,73 @@
+from rest_framework import serializers
+
+from tenants.models import ApiKey, Membership, Role, Tenant
+
+
+class TenantSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField(help_text="The caller's role in this tenant.")
+
+    class Meta:
+        model = Tenant
+        fields = ["slug", "name", "four_eyes_approval", "timezone", "created_at", "role"]
+        read_only_fields = fields
+
+    def get_role(self, tenant: Tenant) -> str | None:
+        return self.context.get("roles", {}).get(tenant.pk)
+
+
+class TenantUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    four_eyes_approval = serializers.BooleanField(required=False)
+    timezone = serializers.CharField(max_length=64, required=False)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "name", "role", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_name(self, membership: Membership) -> str:
+        return membership.user.get_full_name()
+
+
+class MembershipCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembershipUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    is_active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "name",
+            "role",
+            "prefix",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+    def get_is_active(self, api_key: ApiKey) -> bool:
+        return api_key.is_usable()
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.CREATOR)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)

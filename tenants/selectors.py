@@ -1,0 +1,69 @@
+"""Reads for tenants, people and keys, and the one access function for a tenant."""
+
+import hmac
+import re
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .models import ApiKey, Membership, Role, Tenant
+
+API_KEY_PATTERN = re.compile(r"^atl_(?P<prefix>[0-9a-f]{8})_[A-Za-z0-9_-]{20,}$")
+
+
+def api_key_find_usable(*, secret: str) -> ApiKey | None:
+    """The usable key this secret belongs to, or None (unknown, malformed, revoked or expired)."""
+    match = API_KEY_PATTERN.match(secret)
+    if not match:
+        return None
+    api_key = ApiKey.objects.select_related("tenant").filter(prefix=match["prefix"]).first()
+    if api_key is None or not hmac.compare_digest(api_key.secret_sha256, ApiKey.hash_secret(secret)):
+        return None
+    return api_key if api_key.is_usable() else None
+
+
+def tenant_list_for_actor(*, user, api_key: ApiKey | None) -> QuerySet[Tenant]:
+    if api_key is not None:
+        return Tenant.objects.filter(pk=api_key.tenant_id)
+    if isinstance(user, AbstractBaseUser) and user.is_authenticated:
+        return Tenant.objects.filter(memberships__user=user)
+    return Tenant.objects.none()
+
+
+def roles_by_tenant(*, user, api_key: ApiKey | None) -> dict[int, str]:
+    if api_key is not None:
+        return {api_key.tenant_id: api_key.role}
+    if isinstance(user, AbstractBaseUser) and user.is_authenticated:
+        return dict(Membership.objects.filter(user=user).values_list("tenant_id", "role"))
+    return {}
+
+
+def tenant_access(*, slug: str, user, api_key: ApiKey | None) -> tuple[Tenant, str]:
+    """The tenant and the caller's role in it. Missing tenant, foreign tenant, or a key of another
+    tenant: the same 404, so nobody learns which tenants exist."""
+    if api_key is not None:
+        if api_key.tenant.slug != slug:
+            raise Http404
+        return api_key.tenant, api_key.role
+    membership = (
+        Membership.objects.select_related("tenant").filter(tenant__slug=slug, user=user).first()
+        if isinstance(user, AbstractBaseUser) and user.is_authenticated
+        else None
+    )
+    if membership is None:
+        raise Http404
+    return membership.tenant, membership.role
+
+
+def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
+    return Membership.objects.for_tenant(tenant).select_related("user").order_by("user__email")
+
+
+def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    return ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("-created_at", "-id")
+
+
+def admin_tenant_ids(*, user) -> list[int]:
+    """Tenants this person administers: the rows they may see in the Django admin."""
+    return list(Membership.objects.filter(user=user, role=Role.ADMIN).values_list("tenant_id", flat=True))

@@ -1,0 +1,52 @@
+"""Every tenant-scoped endpoint, for the cross-tenant matrix. A new endpoint joins by adding a
+line here; test_every_tenant_route_is_in_the_matrix fails until it does.
+
+`target(tenant)` makes an object of that tenant whose id fills `{id}`; `body` is what a real
+client would send; `own_status` is what the same call answers on the caller's own tenant, which
+proves that a 404 elsewhere is the wall and not a broken endpoint."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tenants.models import Membership, Role
+
+from ..factories import MembershipFactory, UserFactory, make_api_key
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    route: str  # URL name
+    method: str
+    path: str  # with {slug} and, for one object, {id}
+    own_status: int
+    target: Callable | None = None
+    body: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.route}"
+
+
+def a_member(tenant) -> Membership:
+    return MembershipFactory(tenant=tenant, role=Role.VIEWER, user=UserFactory())
+
+
+def an_api_key(tenant):
+    return make_api_key(tenant, Role.VIEWER)[0]
+
+
+ENDPOINTS = [
+    Endpoint("tenant-detail", "get", "/api/v1/tenants/{slug}/", 200),
+    Endpoint("tenant-detail", "patch", "/api/v1/tenants/{slug}/", 200, body={"name": "Renamed"}),
+    Endpoint("member-list", "get", "/api/v1/tenants/{slug}/members/", 200),
+    Endpoint(
+        "member-list", "post", "/api/v1/tenants/{slug}/members/", 201, body={"email": "x@y.test", "role": "admin"}
+    ),
+    Endpoint("member-detail", "get", "/api/v1/tenants/{slug}/members/{id}/", 200, a_member),
+    Endpoint("member-detail", "patch", "/api/v1/tenants/{slug}/members/{id}/", 200, a_member, {"role": "admin"}),
+    Endpoint("member-detail", "delete", "/api/v1/tenants/{slug}/members/{id}/", 204, a_member),
+    Endpoint("api-key-list", "get", "/api/v1/tenants/{slug}/api-keys/", 200),
+    Endpoint("api-key-list", "post", "/api/v1/tenants/{slug}/api-keys/", 201, body={"name": "k", "role": "admin"}),
+    Endpoint("api-key-detail", "get", "/api/v1/tenants/{slug}/api-keys/{id}/", 200, an_api_key),
+    Endpoint("api-key-detail", "delete", "/api/v1/tenants/{slug}/api-keys/{id}/", 204, an_api_key),
+]
