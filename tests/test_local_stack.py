@@ -79,5 +79,6 @@ def test_make_run_serves_the_demo_tenant_on_embedded_defaults_and_stops_cleanly(
         stack.wait(timeout=30)
 
     assert "Stopped." in log_path.read_text()
+    assert not (ROOT / "control").exists()  # broker state stays under ATELIER_VAR_DIR
     wait_for(lambda: not processes_with(str(tmp_path)), 15, "every started process to exit")
     assert get(f"http://127.0.0.1:{port}/healthz")[0] == 0

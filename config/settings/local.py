@@ -8,7 +8,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret")
 
 _broker_dir = VAR_DIR / "broker"
-for _folder in (_broker_dir / "queue", _broker_dir / "processed"):
+for _folder in (_broker_dir / "queue", _broker_dir / "processed", _broker_dir / "control"):
     _folder.mkdir(parents=True, exist_ok=True)
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -18,5 +18,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
