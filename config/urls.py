@@ -5,6 +5,7 @@ from config.health import healthz
 
 api_v1 = [
     path("tenants/", include("tenants.api.urls")),
+    path("tenants/<slug:tenant_slug>/", include("generation.api.urls")),
 ]
 
 urlpatterns = [

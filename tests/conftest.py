@@ -97,7 +97,8 @@ def client_as():
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real `celery worker` process on Redis and the test database, for the whole session.
-    Tests that use it need committed data: mark them `django_db(transaction=True)`."""
+    Tests that use it need committed data: mark them `django_db(transaction=True, serialized_rollback=True)`
+    (serialized rollback keeps the seeded model catalog for the tests after them)."""
     from config.celery_app import ping
 
     from .processes import start_worker, stop
@@ -113,3 +114,29 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         yield process
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="session")
+def bedrock_emulator(tmp_path_factory):
+    """The local Bedrock emulator as its own process on a free port: its base URL."""
+    from .processes import start_emulator, stop
+
+    url, process = start_emulator(tmp_path_factory.mktemp("emulator") / "emulator.log")
+    try:
+        yield url
+    finally:
+        stop(process)
+
+
+@pytest.fixture
+def bedrock_client(bedrock_emulator):
+    """Real boto3 bedrock-runtime, over HTTP to the emulator."""
+    from generation.bedrock.client import make_client
+
+    return make_client(endpoint_url=bedrock_emulator, read_timeout=60)
+
+
+@pytest.fixture
+def bedrock_settings(bedrock_emulator, settings):
+    settings.ATELIER_BEDROCK_ENDPOINT_URL = bedrock_emulator
+    return settings

@@ -62,3 +62,41 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
             return result
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_ok(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def start_emulator(log_path: Path, *flags: str) -> tuple[str, subprocess.Popen]:
+    """`python -m generation.emulator` on a free port, without Django settings: (URL, process)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "generation.emulator", "--port", str(port), *flags],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http_ok(f"{url}/health") or process.poll() is not None, 30, "the emulator")
+    except AssertionError:
+        stop(process)
+        raise
+    if process.poll() is not None:
+        raise AssertionError(f"the emulator exited: {log_path.read_text()}")
+    return url, process

@@ -6,7 +6,7 @@ from config.celery_app import app as celery_app
 from config.celery_app import ping
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_answers_tasks_sent_through_redis(celery_worker_process):
     results = [ping.delay() for _ in range(5)]
 

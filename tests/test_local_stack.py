@@ -1,24 +1,23 @@
 """`make run` after set-up: the same command on embedded defaults (SQLite, files, the filesystem
-broker) serves the API with the demo tenant, runs tasks on its worker, and Ctrl-C stops it all."""
+broker) serves the API with the demo tenant, runs tasks on its worker, answers Bedrock calls on
+its emulator, and Ctrl-C stops it all."""
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
-from .processes import ROOT, wait_for
+from generation.bedrock import bodies
+from generation.bedrock.client import invoke, make_client
+from generation.bedrock.request import validate_request
+from generation.bedrock.specs import SPECS
+
+from .processes import ROOT, free_port, wait_for
 
 EMBEDDED_ONLY = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "AWS_STORAGE_BUCKET_NAME")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str, key: str | None = None) -> tuple[int, dict]:
@@ -45,10 +44,11 @@ def processes_with(marker: str) -> list[int]:
 
 
 def test_make_run_serves_the_demo_tenant_on_embedded_defaults_and_stops_cleanly(tmp_path):
-    port = free_port()
+    port, emulator_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in EMBEDDED_ONLY} | {
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "ATELIER_VAR_DIR": str(tmp_path),
+        "ATELIER_EMULATOR_PORT": str(emulator_port),
     }
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
@@ -74,6 +74,12 @@ def test_make_run_serves_the_demo_tenant_on_embedded_defaults_and_stops_cleanly(
             cwd=ROOT, env=env, check=True, capture_output=True, timeout=60,
         )  # fmt: skip
         wait_for(lambda: "atelier.ping" in log_path.read_text() and "succeeded" in log_path.read_text(), 30, "ping")
+
+        # The emulator answers real boto3 at the endpoint the local settings point to.
+        nova = SPECS["amazon.nova-canvas-v1:0"]
+        body = bodies.build_calls(validate_request(nova, {"prompt": "a kite", "size": "512x512"}))[0]
+        client = make_client(endpoint_url=f"http://127.0.0.1:{emulator_port}", read_timeout=30)
+        assert len(invoke(client, nova.model_id, body).payload["images"]) == 1
     finally:
         stack.send_signal(signal.SIGINT)
         stack.wait(timeout=30)

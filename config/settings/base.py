@@ -137,3 +137,8 @@ LOGGING = {
     # Django's own loggers reach the console once, through root.
     "loggers": {"django": {"handlers": [], "propagate": True}},
 }
+
+# Bedrock: AWS by default; an endpoint URL points the same client at the local emulator.
+ATELIER_BEDROCK_ENDPOINT_URL = env("ATELIER_BEDROCK_ENDPOINT_URL", default="")
+ATELIER_BEDROCK_REGION = env("ATELIER_BEDROCK_REGION", default="us-east-1")
+ATELIER_BEDROCK_READ_TIMEOUT = env.int("ATELIER_BEDROCK_READ_TIMEOUT", default=300)

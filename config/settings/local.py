@@ -21,3 +21,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+
+# `make run` starts the Bedrock emulator on this port and points Atelier at it.
+ATELIER_EMULATOR_PORT = env.int("ATELIER_EMULATOR_PORT", default=8900)
+ATELIER_BEDROCK_ENDPOINT_URL = env("ATELIER_BEDROCK_ENDPOINT_URL", default=f"http://127.0.0.1:{ATELIER_EMULATOR_PORT}")

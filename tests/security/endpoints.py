@@ -49,4 +49,6 @@ ENDPOINTS = [
     Endpoint("api-key-list", "post", "/api/v1/tenants/{slug}/api-keys/", 201, body={"name": "k", "role": "admin"}),
     Endpoint("api-key-detail", "get", "/api/v1/tenants/{slug}/api-keys/{id}/", 200, an_api_key),
     Endpoint("api-key-detail", "delete", "/api/v1/tenants/{slug}/api-keys/{id}/", 204, an_api_key),
+    Endpoint("bedrock-model-list", "get", "/api/v1/tenants/{slug}/models/", 200),
+    Endpoint("bedrock-model-detail", "get", "/api/v1/tenants/{slug}/models/amazon.nova-canvas-v1:0/", 200),
 ]

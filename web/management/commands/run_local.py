@@ -1,5 +1,6 @@
-"""`make run`: migrate, make sure the demo tenant exists, then run the web server and a Celery
-worker on the embedded defaults until Ctrl-C, which stops everything this command started."""
+"""`make run`: migrate, make sure the demo tenant exists, then run the web server, a Celery worker
+and the local Bedrock emulator on the embedded defaults until Ctrl-C, which stops everything
+this command started."""
 
 import os
 import signal
@@ -13,7 +14,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run Atelier locally: web server and worker on embedded defaults (SQLite, files, filesystem broker)."
+    help = "Run Atelier locally: web server, worker and Bedrock emulator on embedded defaults."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         call_command("create_demo", base_url=base_url, stdout=self.stdout)
         python = sys.executable
         commands = {
+            "emulator": [python, "-m", "generation.emulator", "--port", str(settings.ATELIER_EMULATOR_PORT)],
             "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
             "worker": [python, "-m", "celery", "-A", "config.celery_app", "worker", "--loglevel=INFO", "--pool=solo"],
         }
@@ -41,7 +43,10 @@ class Command(BaseCommand):
             for name, command in commands.items():
                 # Each child leads its own process group, so stopping it stops what it spawned too.
                 children[name] = subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603 — fixed argv
-            self.stdout.write(f"Atelier is running at {base_url}/ (web + worker). Press Ctrl-C to stop.")
+            self.stdout.write(
+                f"Atelier is running at {base_url}/ (web + worker; Bedrock emulator at "
+                f"{settings.ATELIER_BEDROCK_ENDPOINT_URL}). Press Ctrl-C to stop."
+            )
             self.stdout.flush()
             while not stopping:
                 exited = [name for name, child in children.items() if child.poll() is not None]

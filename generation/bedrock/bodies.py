@@ -1,0 +1,31 @@
+"""The family of a model picks its body module; everything else calls these three functions."""
+
+from types import ModuleType
+
+from . import nova, stability, titan
+from .request import ImageRequest
+from .result import InvokeResult
+from .specs import Family
+
+FAMILY_MODULES: dict[Family, ModuleType] = {Family.TITAN: titan, Family.NOVA: nova, Family.STABILITY: stability}
+
+
+def build_calls(request: ImageRequest) -> list[dict]:
+    """One InvokeModel body per call that together return request.n images."""
+    return FAMILY_MODULES[request.family].build_calls(request)
+
+
+def images_per_call(request: ImageRequest) -> int:
+    return 1 if request.family is Family.STABILITY else request.n
+
+
+def parse_response(family: Family, payload: dict, *, requested: int) -> InvokeResult:
+    return FAMILY_MODULES[family].parse_response(payload, requested=requested)
+
+
+def read_body(family: Family, body: dict) -> dict:
+    return FAMILY_MODULES[family].read_body(body)
+
+
+def wire_path(family: Family, task, field: str) -> str:
+    return FAMILY_MODULES[family].wire_path(task, field)

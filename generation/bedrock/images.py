@@ -1,0 +1,116 @@
+"""Input images as Bedrock takes them: JPEG or PNG (sniffed from the bytes, not trusted from a
+name), at most 5 MB, sane dimensions, never decoded when the header promises a bomb. Masks: the
+image's size, pure black and white, no alpha. Plain Python + Pillow, shared with the emulator."""
+
+import base64
+import binascii
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from PIL import Image
+
+from .specs import MAX_DECODED_PIXELS, MAX_INPUT_IMAGE_BYTES, MIN_INPUT_IMAGE_SIDE
+
+SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
+ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
+
+
+class ImageProblem(ValueError):
+    """Why an input image is refused, in words for the person who sent it."""
+
+
+@dataclass(frozen=True, eq=False)
+class InputImage:
+    data: bytes
+    format: str  # "PNG" or "JPEG"
+    width: int
+    height: int
+    mode: str
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    def b64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def open(self) -> Image.Image:
+        return Image.open(io.BytesIO(self.data))
+
+    def rgb_array(self) -> np.ndarray:
+        return np.asarray(self.open().convert("RGB"))
+
+
+def _decode_base64(text: str) -> bytes:
+    if text.startswith("data:") and "," in text:
+        text = text.split(",", 1)[1]  # a data: URL, as browsers and the OpenAI SDK send
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageProblem("Not valid base64.") from None
+
+
+def read_image(value: bytes | str, *, max_side: int = 4096, min_side: int = MIN_INPUT_IMAGE_SIDE) -> InputImage:
+    """Bytes or base64 → a checked InputImage, or ImageProblem saying what is wrong."""
+    if not isinstance(value, bytes | str):
+        raise ImageProblem("Must be an image: bytes, or a base64 string.")
+    data = _decode_base64(value) if isinstance(value, str) else value
+    if not data:
+        raise ImageProblem("The image is empty.")
+    if len(data) > MAX_INPUT_IMAGE_BYTES:
+        raise ImageProblem(f"The image is {len(data) / 1024 / 1024:.1f} MB; the most is 5 MB.")
+    sniffed = next((kind for signature, kind in SIGNATURES.items() if data.startswith(signature)), None)
+    if sniffed is None:
+        raise ImageProblem("Must be a JPEG or PNG image.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[sniffed])
+        with image:
+            width, height = image.size
+            # Check the header's promise before decoding a single pixel: a small file can claim 2 GB.
+            if width * height > MAX_DECODED_PIXELS:
+                raise ImageProblem(f"The image claims {width}x{height} px; the most is {MAX_DECODED_PIXELS:,} px.")
+            image.load()
+            mode = image.mode
+            if mode == "P" and "transparency" in image.info:
+                mode = "PA"
+    except ImageProblem:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageProblem(f"The image claims too many pixels; the most is {MAX_DECODED_PIXELS:,} px.") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageProblem(f"The {sniffed} image cannot be read ({exc}).") from None
+    if width > max_side or height > max_side:
+        raise ImageProblem(f"The image is {width}x{height} px; each side may be at most {max_side} px.")
+    if width < min_side or height < min_side:
+        raise ImageProblem(f"The image is {width}x{height} px; each side must be at least {min_side} px.")
+    return InputImage(data=data, format=sniffed, width=width, height=height, mode=mode)
+
+
+def check_mask(mask: InputImage, image: InputImage | None) -> None:
+    """Bedrock's mask rules: same size as the image, no alpha, only pure black (edit) and white (keep)."""
+    if image is not None and (mask.width, mask.height) != (image.width, image.height):
+        raise ImageProblem(
+            f"The mask is {mask.width}x{mask.height} px but the image is {image.width}x{image.height} px; "
+            "they must be the same size."
+        )
+    if mask.mode in ALPHA_MODES:
+        raise ImageProblem("The mask must be RGB (or greyscale) without an alpha channel.")
+    pixels = np.asarray(mask.open().convert("RGB"))
+    black = (pixels == 0).all(axis=2)
+    white = (pixels == 255).all(axis=2)
+    if not (black | white).all():
+        hint = " JPEG compression adds grey: save masks as PNG." if mask.format == "JPEG" else ""
+        raise ImageProblem("The mask may hold only pure black (edit) and pure white (keep) pixels." + hint)
+    if not black.any():
+        raise ImageProblem("The mask has no black pixels, so there is nothing to edit.")
+
+
+def mask_edit_region(mask: InputImage) -> np.ndarray:
+    """Boolean array, True where the mask says edit (black)."""
+    return np.asarray(mask.open().convert("L")) == 0

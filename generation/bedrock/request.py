@@ -1,0 +1,398 @@
+"""One function turns what a person asked for into a request Bedrock will accept, or says which
+fields are wrong and why. Every limit comes from the model's spec (specs.py), so the catalog,
+this check and the emulator agree. Plain Python: the emulator uses it too."""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .images import ImageProblem, InputImage, check_mask, read_image
+from .specs import (
+    CFG_SCALE_DEFAULT,
+    CFG_SCALE_RANGE,
+    CONTROL_MODES,
+    CONTROL_STRENGTH_DEFAULT,
+    CONTROL_STRENGTH_RANGE,
+    MAX_COLORS,
+    MAX_IMAGES_PER_REQUEST,
+    MAX_VARIATION_IMAGES,
+    NEGATION_WORDS,
+    OUTPAINTING_MODES,
+    SIMILARITY_DEFAULT,
+    SIMILARITY_RANGE,
+    STABILITY_ASPECT_SIZES,
+    STRENGTH_RANGE,
+    Family,
+    ModelSpec,
+    Task,
+)
+
+IMAGE_FIELDS = ("image", "mask_image", "reference_image", "condition_image")
+
+
+class RequestInvalid(ValueError):
+    """Field name → list of reasons. Raised with every problem found, not just the first."""
+
+    def __init__(self, fields: dict[str, list[str]]):
+        self.fields = fields
+        first_field, reasons = next(iter(fields.items()))
+        super().__init__(f"{first_field}: {reasons[0]}")
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """A request that passed every check, typed, with defaults filled in."""
+
+    model_id: str
+    family: Family
+    task: Task
+    prompt: str = ""
+    negative_prompt: str = ""
+    width: int | None = None
+    height: int | None = None
+    aspect_ratio: str | None = None
+    quality: str | None = None
+    n: int = 1
+    cfg_scale: float | None = None
+    seed: int | None = None  # None: the pipeline draws one and stores it
+    style: str | None = None
+    colors: tuple[str, ...] = ()
+    image: InputImage | None = None
+    images: tuple[InputImage, ...] = ()
+    reference_image: InputImage | None = None
+    condition_image: InputImage | None = None
+    control_mode: str | None = None
+    control_strength: float | None = None
+    mask_image: InputImage | None = None
+    mask_prompt: str | None = None
+    outpainting_mode: str | None = None
+    similarity_strength: float | None = None
+    strength: float | None = None
+    output_format: str | None = None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """Width and height of each image Bedrock will return: what prices and storage go by."""
+        if self.width and self.height:
+            return self.width, self.height
+        if self.aspect_ratio:
+            return STABILITY_ASPECT_SIZES[self.aspect_ratio]
+        source = self.image or (self.images[0] if self.images else None)
+        return (source.width, source.height) if source else (1024, 1024)
+
+    def with_seed(self, seed: int) -> "ImageRequest":
+        return replace(self, seed=seed)
+
+    def params(self) -> dict[str, Any]:
+        """Every parameter as plain JSON, images by their sha256: what a job stores and what
+        makes its fingerprint."""
+        result: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == "warnings" or value in (None, "", ()):
+                continue
+            if isinstance(value, InputImage):
+                value = {"sha256": value.sha256, "width": value.width, "height": value.height}
+            elif item.name == "images":
+                value = [{"sha256": i.sha256, "width": i.width, "height": i.height} for i in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            result[item.name] = str(value) if isinstance(value, Family | Task) else value
+        return result
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.params(), sort_keys=True).encode()).hexdigest()
+
+
+# Which optional inputs each task takes. Anything else sent with the task is refused, by name.
+TASK_FIELDS: dict[Task, set[str]] = {
+    Task.TEXT_IMAGE: {"prompt", "negative_prompt", "size", "width", "height", "aspect_ratio", "quality", "n",
+                      "cfg_scale", "seed", "style", "condition_image", "control_mode", "control_strength",
+                      "output_format"},
+    Task.COLOR_GUIDED_GENERATION: {"prompt", "negative_prompt", "size", "width", "height", "quality", "n",
+                                   "cfg_scale", "seed", "colors", "reference_image"},
+    Task.IMAGE_VARIATION: {"prompt", "negative_prompt", "size", "width", "height", "quality", "n", "cfg_scale",
+                           "seed", "images", "similarity_strength"},
+    Task.INPAINTING: {"prompt", "negative_prompt", "quality", "n", "cfg_scale", "seed", "image", "mask_image",
+                      "mask_prompt"},
+    Task.OUTPAINTING: {"prompt", "negative_prompt", "quality", "n", "cfg_scale", "seed", "image", "mask_image",
+                       "mask_prompt", "outpainting_mode"},
+    Task.BACKGROUND_REMOVAL: {"image"},
+    Task.IMAGE_TO_IMAGE: {"prompt", "negative_prompt", "n", "seed", "image", "strength", "output_format"},
+}  # fmt: skip
+PROMPT_REQUIRED = {Task.TEXT_IMAGE, Task.COLOR_GUIDED_GENERATION, Task.IMAGE_TO_IMAGE}
+KNOWN_FIELDS = {"task_type", "model"} | set().union(*TASK_FIELDS.values())
+SIZE_FIELDS = {"size", "width", "height"}
+NEGATION_PATTERN = re.compile(r"\b(" + "|".join(re.escape(w) for w in NEGATION_WORDS) + r")\b", re.IGNORECASE)
+
+
+class _Checker:
+    """Collects every problem with a request, field by field."""
+
+    def __init__(self, spec: ModelSpec, raw: dict[str, Any]):
+        self.spec = spec
+        self.raw = raw
+        self.problems: dict[str, list[str]] = {}
+
+    def fail(self, name: str, reason: str) -> None:
+        self.problems.setdefault(name, []).append(reason)
+
+    def given(self, name: str) -> bool:
+        return self.raw.get(name) not in (None, "")
+
+    def text(self, name: str, max_chars: int, *, required: bool) -> str:
+        value = self.raw.get(name)
+        if value is None:
+            if required:
+                self.fail(name, "This field is required.")
+            return ""
+        if not isinstance(value, str):
+            self.fail(name, "Must be text.")
+            return ""
+        if not 1 <= len(value) <= max_chars:
+            self.fail(name, f"Must be 1–{max_chars:,} characters; it is {len(value):,}.")
+            return ""
+        return value
+
+    def integer(self, name: str, low: int, high: int, default: int | None = None) -> int | None:
+        value = self.raw.get(name)
+        if value in (None, ""):
+            return default
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(name, "Must be a whole number.")
+            return default
+        if not low <= value <= high:
+            self.fail(name, f"Must be between {low:,} and {high:,}.")
+            return default
+        return value
+
+    def number(self, name: str, bounds: tuple[float, float], default: float | None = None) -> float | None:
+        value = self.raw.get(name)
+        if value in (None, ""):
+            return default
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            self.fail(name, "Must be a number.")
+            return default
+        low, high = bounds
+        if not low <= value <= high:
+            self.fail(name, f"Must be between {low:g} and {high:g}.")
+            return default
+        return float(value)
+
+    def choice(self, name: str, options: tuple[str, ...], default: str | None = None) -> str | None:
+        value = self.raw.get(name)
+        if value in (None, ""):
+            return default
+        if value not in options:
+            self.fail(name, f"{value!r} is not one of: {', '.join(options)}.")
+            return default
+        return value
+
+    def image(self, name: str, *, max_side: int, required: bool = False) -> InputImage | None:
+        value = self.raw.get(name)
+        if value in (None, ""):
+            if required:
+                self.fail(name, "This field is required.")
+            return None
+        try:
+            return read_image(value, max_side=max_side)
+        except ImageProblem as problem:
+            self.fail(name, str(problem))
+            return None
+
+
+def validate_request(spec: ModelSpec, raw: dict[str, Any]) -> ImageRequest:
+    """The one check between a person's request and Bedrock. Raises RequestInvalid naming every
+    bad field; returns a typed ImageRequest (with warnings, e.g. about negation words)."""
+    check = _Checker(spec, raw)
+    for name in sorted(set(raw) - KNOWN_FIELDS):
+        check.fail(name, "Unknown field.")
+
+    task_name = raw.get("task_type") or Task.TEXT_IMAGE
+    if task_name not in Task.__members__ or Task(task_name) not in spec.tasks:
+        check.fail("task_type", f"{spec.name} does not do {task_name!r}; it does: {', '.join(spec.tasks)}.")
+        raise RequestInvalid(check.problems)
+    task = Task(task_name)
+    allowed = TASK_FIELDS[task]
+    for name in sorted(set(raw) & (KNOWN_FIELDS - allowed - {"task_type", "model"})):
+        if check.given(name):
+            check.fail(name, f"{task.value} does not take {name}.")
+
+    values: dict[str, Any] = {"model_id": spec.model_id, "family": spec.family, "task": task}
+    values["prompt"] = check.text("prompt", spec.prompt_max_chars, required=task in PROMPT_REQUIRED)
+    values["negative_prompt"] = check.text("negative_prompt", spec.negative_max_chars, required=False)
+    if task is not Task.BACKGROUND_REMOVAL:
+        values["n"] = check.integer("n", 1, MAX_IMAGES_PER_REQUEST, default=1)
+        values["seed"] = check.integer("seed", 0, spec.seed_max)
+    if "quality" in allowed:
+        values["quality"] = check.choice("quality", spec.qualities, default=spec.qualities[0])
+    if "cfg_scale" in allowed and spec.supports_cfg_scale:
+        values["cfg_scale"] = check.number("cfg_scale", CFG_SCALE_RANGE, default=CFG_SCALE_DEFAULT)
+    elif check.given("cfg_scale"):
+        check.fail("cfg_scale", f"{spec.name} does not take cfg_scale.")
+
+    _check_size(check, task, allowed, values)
+    _check_task_inputs(check, task, values)
+
+    if check.problems:
+        raise RequestInvalid(check.problems)
+    warnings = []
+    negations = sorted({word.lower() for word in NEGATION_PATTERN.findall(values["prompt"])})
+    if negations:
+        warnings.append(
+            f"The prompt contains {', '.join(repr(w) for w in negations)}: image models tend to draw what is "
+            "named. Put what you do not want in negative_prompt instead."
+        )
+    return ImageRequest(**values, warnings=tuple(warnings))
+
+
+def _check_size(check: _Checker, task: Task, allowed: set[str], values: dict) -> None:
+    spec, rule = check.spec, check.spec.size_rule
+    if rule.kind == "aspect_ratio":
+        for name in sorted(SIZE_FIELDS & set(check.raw)):
+            if check.given(name):
+                check.fail(name, f"{spec.name} takes aspect_ratio ({', '.join(rule.aspect_ratios)}), not a size.")
+        if "aspect_ratio" in allowed and task is Task.TEXT_IMAGE:
+            values["aspect_ratio"] = check.choice("aspect_ratio", rule.aspect_ratios, default=rule.default)
+        return
+    if check.given("aspect_ratio"):
+        check.fail("aspect_ratio", f"{spec.name} takes a size (width and height), not an aspect ratio.")
+    if not allowed & SIZE_FIELDS:
+        return  # edits keep their input's size
+    width, height = _requested_size(check)
+    if width is None:
+        return
+    problem = rule.problem(width, height)
+    if problem:
+        check.fail("size" if check.given("size") else "width", problem)
+        return
+    values["width"], values["height"] = width, height
+
+
+def _requested_size(check: _Checker) -> tuple[int | None, int | None]:
+    default_width, default_height = check.spec.default_size
+    if check.given("size"):
+        match = re.fullmatch(r"\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*", str(check.raw["size"]))
+        if not match:
+            check.fail("size", "Must look like 1024x1024 (width x height).")
+            return None, None
+        return int(match[1]), int(match[2])
+    width = check.integer("width", 1, 100_000, default=default_width)
+    height = check.integer("height", 1, 100_000, default=default_height)
+    if "width" in check.problems or "height" in check.problems:
+        return None, None
+    return width, height
+
+
+def _check_task_inputs(check: _Checker, task: Task, values: dict) -> None:
+    spec = check.spec
+    if task is Task.TEXT_IMAGE:
+        if check.given("style"):
+            if spec.styles:
+                values["style"] = check.choice("style", spec.styles)
+            else:
+                check.fail("style", f"{spec.name} has no style presets.")
+        control_given = check.given("control_mode") or check.given("control_strength")
+        if check.given("condition_image"):
+            if not spec.supports_conditioning:
+                check.fail("condition_image", f"{spec.name} does not take a condition image.")
+            else:
+                values["condition_image"] = check.image("condition_image", max_side=spec.variation_max_side)
+                values["control_mode"] = check.choice("control_mode", CONTROL_MODES, default=CONTROL_MODES[0])
+                values["control_strength"] = check.number(
+                    "control_strength", CONTROL_STRENGTH_RANGE, default=CONTROL_STRENGTH_DEFAULT
+                )
+        elif control_given:
+            name = "control_mode" if check.given("control_mode") else "control_strength"
+            check.fail(name, "Only used with condition_image.")
+        if spec.family is Family.STABILITY:
+            values["output_format"] = check.choice("output_format", spec.output_formats, default="png")
+    elif task is Task.COLOR_GUIDED_GENERATION:
+        values["colors"] = _check_colors(check)
+        values["reference_image"] = check.image("reference_image", max_side=spec.variation_max_side)
+    elif task is Task.IMAGE_VARIATION:
+        values["images"] = _check_variation_images(check)
+        values["similarity_strength"] = check.number("similarity_strength", SIMILARITY_RANGE, SIMILARITY_DEFAULT)
+    elif task in (Task.INPAINTING, Task.OUTPAINTING):
+        image = values["image"] = check.image("image", max_side=spec.edit_max_side, required=True)
+        _check_pixels(check, "image", image)
+        _check_mask(check, image, values)
+        if task is Task.OUTPAINTING:
+            values["outpainting_mode"] = check.choice("outpainting_mode", OUTPAINTING_MODES, OUTPAINTING_MODES[0])
+    elif task is Task.BACKGROUND_REMOVAL:
+        values["image"] = check.image("image", max_side=spec.edit_max_side, required=True)
+        _check_pixels(check, "image", values["image"])
+    elif task is Task.IMAGE_TO_IMAGE:
+        values["image"] = check.image("image", max_side=spec.variation_max_side, required=True)
+        if not check.given("strength"):
+            check.fail("strength", "This field is required for image-to-image (0 keeps the image, 1 ignores it).")
+        values["strength"] = check.number("strength", STRENGTH_RANGE)
+        values["output_format"] = check.choice("output_format", spec.output_formats, default="png")
+
+
+def _check_pixels(check: _Checker, name: str, image: InputImage | None) -> None:
+    limit = check.spec.size_rule.max_pixels
+    if image is not None and limit and image.width * image.height > limit:
+        check.fail(name, f"The image has {image.width * image.height:,} px; {check.spec.name} takes at most {limit:,}.")
+
+
+def _check_colors(check: _Checker) -> tuple[str, ...]:
+    colors = check.raw.get("colors")
+    if colors in (None, "", []):
+        check.fail("colors", "Give 1–10 colours as #RRGGBB.")
+        return ()
+    if isinstance(colors, str):
+        colors = [c.strip() for c in colors.split(",")]
+    if not isinstance(colors, list | tuple) or not 1 <= len(colors) <= MAX_COLORS:
+        check.fail("colors", f"Give 1–{MAX_COLORS} colours as #RRGGBB.")
+        return ()
+    bad = [c for c in colors if not (isinstance(c, str) and re.fullmatch(r"#[0-9A-Fa-f]{6}", c))]
+    if bad:
+        check.fail("colors", f"Not #RRGGBB: {', '.join(map(str, bad))}.")
+        return ()
+    return tuple(c.upper() for c in colors)
+
+
+def _check_variation_images(check: _Checker) -> tuple[InputImage, ...]:
+    images = check.raw.get("images")
+    if isinstance(images, bytes | str):
+        images = [images]
+    if not isinstance(images, list | tuple) or not 1 <= len(images) <= MAX_VARIATION_IMAGES:
+        check.fail("images", f"Give 1–{MAX_VARIATION_IMAGES} images.")
+        return ()
+    result = []
+    for index, value in enumerate(images):
+        try:
+            result.append(read_image(value, max_side=check.spec.variation_max_side))
+        except ImageProblem as problem:
+            check.fail(f"images.{index}", str(problem))
+    return tuple(result)
+
+
+def _check_mask(check: _Checker, image: InputImage | None, values: dict) -> None:
+    has_image, has_prompt = check.given("mask_image"), check.given("mask_prompt")
+    if has_image == has_prompt:
+        check.fail("mask_image", "Give exactly one of mask_image and mask_prompt.")
+        return
+    if has_prompt:
+        values["mask_prompt"] = check.text("mask_prompt", check.spec.prompt_max_chars, required=True) or None
+        return
+    mask = check.image("mask_image", max_side=check.spec.edit_max_side)
+    if mask is None:
+        return
+    try:
+        check_mask(mask, image)
+    except ImageProblem as problem:
+        check.fail("mask_image", str(problem))
+        return
+    values["mask_image"] = mask

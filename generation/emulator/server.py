@@ -1,0 +1,217 @@
+"""The emulator's HTTP side: `POST /model/{modelId}/invoke` as bedrock-runtime speaks it. Bodies
+are read back into requests and checked by the same validate_request Atelier uses, so the
+emulator refuses exactly what Atelier would; errors go out the way Bedrock sends them
+(`x-amzn-ErrorType` + JSON message) so botocore raises its real exception classes."""
+
+import base64
+import json
+import logging
+import math
+import random
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+from generation.bedrock import bodies
+from generation.bedrock.request import RequestInvalid, validate_request
+from generation.bedrock.result import BodyInvalid
+from generation.bedrock.specs import Family, Task, spec_for_invoked_id
+
+from .render import render
+
+logger = logging.getLogger("generation.emulator")
+
+FAULT_HEADER = "X-Atelier-Emulator-Fault"  # one of FAULTS: this request fails that way
+LATENCY_HEADER = "X-Atelier-Emulator-Latency"  # seconds to wait before answering
+FILTER_HEADER = "X-Atelier-Emulator-Filter"  # how many images the content filter withholds
+
+# name → (HTTP status, error code botocore maps to its exception class, Bedrock's message)
+FAULTS = {
+    "throttle": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
+    "not-ready": (429, "ModelNotReadyException", "Model is not ready to serve inference requests."),
+    "unavailable": (503, "ServiceUnavailableException", "Service unavailable. Try your request again."),
+    "internal": (500, "InternalServerException", "The server encountered an internal error."),
+    "timeout": (408, "ModelTimeoutException", "Model has timed out in processing the request."),
+    "model-error": (424, "ModelErrorException", "The model returned an error while processing the request."),
+    "access-denied": (403, "AccessDeniedException", "You don't have access to the model with the specified model ID."),
+    "quota": (400, "ServiceQuotaExceededException", "Your request exceeds the service quota for your account."),
+    "not-found": (404, "ResourceNotFoundException", "The requested resource could not be found."),
+}
+FILTER_MESSAGE = "This request has been blocked by our content filters."
+STABILITY_FILTER_REASON = "Filter reason: output image"
+INVOKE_PATH = re.compile(r"^/model/(?P<model_id>[^/]+)/invoke$")
+
+
+@dataclass
+class EmulatorConfig:
+    throttle_rate: float = 0.0  # share of requests answered ThrottlingException
+    error_rate: float = 0.0  # share answered 500/503
+    timeout_rate: float = 0.0  # share answered ModelTimeoutException
+    latency: tuple[float, float] = (0.0, 0.0)  # seconds, drawn uniformly per request
+    blocked_word: str = "forbidden"  # a prompt containing it has images withheld
+    seed: int | None = None  # makes the random faults repeatable
+
+
+class BedrockError(Exception):
+    def __init__(self, status: int, code: str, message: str, extra: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra or {}
+
+
+class Emulator:
+    """Turns one InvokeModel call into a response body or a BedrockError."""
+
+    def __init__(self, config: EmulatorConfig):
+        self.config = config
+        self._random = random.Random(config.seed)  # noqa: S311 — fault injection, not security
+        self._lock = threading.Lock()
+        self.invocations = 0  # every InvokeModel call received, answered or failed: tests count retries
+
+    def _chance(self, rate: float) -> bool:
+        with self._lock:
+            return rate > 0 and self._random.random() < rate
+
+    def _latency(self) -> float:
+        low, high = self.config.latency
+        with self._lock:
+            return self._random.uniform(low, high) if high > 0 else 0.0
+
+    def invoke(self, model_id: str, raw_body: bytes, headers) -> dict:
+        with self._lock:
+            self.invocations += 1
+        delay = float(headers.get(LATENCY_HEADER) or 0) or self._latency()
+        if delay:
+            time.sleep(delay)
+        fault = headers.get(FAULT_HEADER)
+        if fault:
+            if fault not in FAULTS:
+                raise BedrockError(400, "ValidationException", f"Unknown emulator fault {fault!r}.")
+            raise BedrockError(*FAULTS[fault], extra=self._fault_extra(fault, model_id))
+        if self._chance(self.config.throttle_rate):
+            raise BedrockError(*FAULTS["throttle"])
+        if self._chance(self.config.error_rate):
+            raise BedrockError(*FAULTS["internal" if self._chance(0.5) else "unavailable"])
+        if self._chance(self.config.timeout_rate):
+            raise BedrockError(*FAULTS["timeout"])
+
+        spec = spec_for_invoked_id(model_id)
+        if spec is None:
+            raise BedrockError(400, "ValidationException", "The provided model identifier is invalid.")
+        try:
+            body = json.loads(raw_body)
+        except ValueError:
+            raise BedrockError(
+                400, "ValidationException", "Malformed input request, please reformat your input."
+            ) from None
+        try:
+            request = validate_request(spec, bodies.read_body(spec.family, body))
+        except BodyInvalid as problem:
+            raise BedrockError(
+                400, "ValidationException", f"{problem}, please reformat your input and try again."
+            ) from None
+        except RequestInvalid as invalid:
+            task = Task(body.get("taskType", Task.TEXT_IMAGE)) if spec.family is not Family.STABILITY else None
+            details = "; ".join(
+                f"{bodies.wire_path(spec.family, task, name)}: {' '.join(reasons)}"
+                for name, reasons in invalid.fields.items()
+            )
+            raise BedrockError(400, "ValidationException", f"Malformed input request: {details}") from None
+        withheld = self._withheld(request, headers)
+        if spec.family is Family.STABILITY:
+            return self._stability_response(request, withheld)
+        count = request.n
+        images = [base64.b64encode(render(request, index)).decode() for index in range(count - withheld)]
+        response = {"images": images}
+        if withheld:
+            response["error"] = FILTER_MESSAGE
+        return response
+
+    def _withheld(self, request, headers) -> int:
+        requested = 1 if request.family is Family.STABILITY else request.n
+        if headers.get(FILTER_HEADER):
+            return min(requested, int(headers[FILTER_HEADER]))
+        word = self.config.blocked_word
+        if word and word.lower() in f"{request.prompt} {request.negative_prompt}".lower():
+            return math.ceil(requested / 2)
+        return 0
+
+    def _stability_response(self, request, withheld: int) -> dict:
+        seed = request.seed if request.seed else self._random.randint(1, 4_294_967_295)  # 0 means "pick one"
+        request = request.with_seed(seed)
+        if withheld:
+            # Stability answers with a placeholder image and says why in finish_reasons.
+            placeholder = render(request.with_seed(0), 0, request.output_format or "png")
+            return {"seeds": [seed], "finish_reasons": [STABILITY_FILTER_REASON], "images": [_b64(placeholder)]}
+        image = render(request, 0, request.output_format or "png")
+        return {"seeds": [seed], "finish_reasons": [None], "images": [_b64(image)]}
+
+    @staticmethod
+    def _fault_extra(fault: str, model_id: str) -> dict:
+        if fault == "model-error":
+            return {"originalStatusCode": 500, "resourceName": model_id}
+        return {}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "AtelierBedrockEmulator/1.0"
+    emulator: Emulator  # set by make_server
+
+    def do_GET(self):
+        if self.path == "/health":
+            self._send(200, {"status": "ok", "emulator": True, "invocations": self.emulator.invocations})
+        else:
+            self._send(404, {"message": "Not found"}, error_type="UnknownOperationException")
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw_body = self.rfile.read(length)
+        match = INVOKE_PATH.match(self.path.split("?", 1)[0])
+        if not match:
+            self._send(404, {"message": "Not found"}, error_type="UnknownOperationException")
+            return
+        model_id = unquote(match["model_id"])
+        started = time.monotonic()
+        try:
+            payload = self.emulator.invoke(model_id, raw_body, self.headers)
+        except BedrockError as error:
+            logger.info("%s %s → %s", model_id, error.code, error.message)
+            self._send(error.status, {"message": error.message, **error.extra}, error_type=error.code)
+            return
+        except Exception:
+            logger.exception("emulator failure")
+            self._send(500, {"message": "The emulator failed."}, error_type="InternalServerException")
+            return
+        latency_ms = int((time.monotonic() - started) * 1000)
+        self._send(200, payload, extra_headers={"X-Amzn-Bedrock-Invocation-Latency": str(latency_ms)})
+
+    def _send(self, status: int, payload: dict, *, error_type: str | None = None, extra_headers=None):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        if error_type:
+            self.send_header("x-amzn-ErrorType", f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/")
+        for name, value in (extra_headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format, *args):
+        logger.debug("%s " + format, self.address_string(), *args)
+
+
+def make_server(host: str, port: int, config: EmulatorConfig) -> ThreadingHTTPServer:
+    handler = type("BoundHandler", (Handler,), {"emulator": Emulator(config)})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
