@@ -30,6 +30,7 @@ class InputImage:
     width: int
     height: int
     mode: str
+    has_alpha: bool = False
 
     @cached_property
     def sha256(self) -> str:
@@ -62,7 +63,7 @@ def read_image(value: bytes | str, *, max_side: int = 4096, min_side: int = MIN_
     if not data:
         raise ImageProblem("The image is empty.")
     if len(data) > MAX_INPUT_IMAGE_BYTES:
-        raise ImageProblem(f"The image is {len(data) / 1024 / 1024:.1f} MB; the most is 5 MB.")
+        raise ImageProblem(f"The image is {len(data):,} bytes; the most is {MAX_INPUT_IMAGE_BYTES:,} (5 MB).")
     sniffed = next((kind for signature, kind in SIGNATURES.items() if data.startswith(signature)), None)
     if sniffed is None:
         raise ImageProblem("Must be a JPEG or PNG image.")
@@ -77,8 +78,8 @@ def read_image(value: bytes | str, *, max_side: int = 4096, min_side: int = MIN_
                 raise ImageProblem(f"The image claims {width}x{height} px; the most is {MAX_DECODED_PIXELS:,} px.")
             image.load()
             mode = image.mode
-            if mode == "P" and "transparency" in image.info:
-                mode = "PA"
+            # A tRNS chunk makes any PNG mode transparent somewhere, not only RGBA and LA.
+            has_alpha = mode in ALPHA_MODES or "transparency" in image.info
     except ImageProblem:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -89,7 +90,7 @@ def read_image(value: bytes | str, *, max_side: int = 4096, min_side: int = MIN_
         raise ImageProblem(f"The image is {width}x{height} px; each side may be at most {max_side} px.")
     if width < min_side or height < min_side:
         raise ImageProblem(f"The image is {width}x{height} px; each side must be at least {min_side} px.")
-    return InputImage(data=data, format=sniffed, width=width, height=height, mode=mode)
+    return InputImage(data=data, format=sniffed, width=width, height=height, mode=mode, has_alpha=has_alpha)
 
 
 def check_mask(mask: InputImage, image: InputImage | None) -> None:
@@ -99,7 +100,7 @@ def check_mask(mask: InputImage, image: InputImage | None) -> None:
             f"The mask is {mask.width}x{mask.height} px but the image is {image.width}x{image.height} px; "
             "they must be the same size."
         )
-    if mask.mode in ALPHA_MODES:
+    if mask.has_alpha:
         raise ImageProblem("The mask must be RGB (or greyscale) without an alpha channel.")
     pixels = np.asarray(mask.open().convert("RGB"))
     black = (pixels == 0).all(axis=2)

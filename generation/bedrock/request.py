@@ -145,7 +145,7 @@ class _Checker:
 
     def text(self, name: str, max_chars: int, *, required: bool) -> str:
         value = self.raw.get(name)
-        if value is None:
+        if value in (None, ""):
             if required:
                 self.fail(name, "This field is required.")
             return ""
@@ -219,7 +219,7 @@ def validate_request(spec: ModelSpec, raw: dict[str, Any]) -> ImageRequest:
         check.fail(name, "Unknown field.")
 
     task_name = raw.get("task_type") or Task.TEXT_IMAGE
-    if task_name not in Task.__members__ or Task(task_name) not in spec.tasks:
+    if not isinstance(task_name, str) or task_name not in Task.__members__ or Task(task_name) not in spec.tasks:
         check.fail("task_type", f"{spec.name} does not do {task_name!r}; it does: {', '.join(spec.tasks)}.")
         raise RequestInvalid(check.problems)
     task = Task(task_name)
@@ -238,7 +238,7 @@ def validate_request(spec: ModelSpec, raw: dict[str, Any]) -> ImageRequest:
         values["quality"] = check.choice("quality", spec.qualities, default=spec.qualities[0])
     if "cfg_scale" in allowed and spec.supports_cfg_scale:
         values["cfg_scale"] = check.number("cfg_scale", CFG_SCALE_RANGE, default=CFG_SCALE_DEFAULT)
-    elif check.given("cfg_scale"):
+    elif "cfg_scale" in allowed and check.given("cfg_scale"):
         check.fail("cfg_scale", f"{spec.name} does not take cfg_scale.")
 
     _check_size(check, task, allowed, values)
@@ -274,9 +274,19 @@ def _check_size(check: _Checker, task: Task, allowed: set[str], values: dict) ->
         return
     problem = rule.problem(width, height)
     if problem:
-        check.fail("size" if check.given("size") else "width", problem)
+        for name in _size_fields_at_fault(check, rule, width, height):
+            check.fail(name, problem)
         return
     values["width"], values["height"] = width, height
+
+
+def _size_fields_at_fault(check: _Checker, rule, width: int, height: int) -> list[str]:
+    """The field(s) to name: `size` when it was given, else the side that breaks a per-side rule,
+    else both (a size that is not in a list, or a bad ratio or pixel count, is both sides' doing)."""
+    if check.given("size"):
+        return ["size"]
+    sides = [name for name, value in (("width", width), ("height", height)) if rule.side_problem(value)]
+    return sides or ["width", "height"]
 
 
 def _requested_size(check: _Checker) -> tuple[int | None, int | None]:
@@ -317,6 +327,8 @@ def _check_task_inputs(check: _Checker, task: Task, values: dict) -> None:
             check.fail(name, "Only used with condition_image.")
         if spec.family is Family.STABILITY:
             values["output_format"] = check.choice("output_format", spec.output_formats, default="png")
+        elif check.given("output_format"):
+            check.fail("output_format", f"{spec.name} always returns PNG; output_format is for Stability models.")
     elif task is Task.COLOR_GUIDED_GENERATION:
         values["colors"] = _check_colors(check)
         values["reference_image"] = check.image("reference_image", max_side=spec.variation_max_side)

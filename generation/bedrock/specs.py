@@ -97,6 +97,12 @@ class SizeRule:
             return None
         return "This model takes an aspect ratio, not a size."
 
+    def side_problem(self, side: int) -> bool:
+        """Whether one side alone breaks the rule (range rules only: bounds and multiple)."""
+        if self.kind != "range":
+            return False
+        return not self.min_side <= side <= self.max_side or side % self.multiple_of != 0
+
     def as_dict(self) -> dict:
         return {
             "kind": self.kind,

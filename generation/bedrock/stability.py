@@ -17,6 +17,7 @@ WIRE_NAMES = {
     "image": "image",
     "strength": "strength",
 }
+SEED_MAX = 4_294_967_295
 MODES = {"text-to-image": Task.TEXT_IMAGE, "image-to-image": Task.IMAGE_TO_IMAGE}
 
 
@@ -32,9 +33,17 @@ def build_calls(request: ImageRequest) -> list[dict]:
     for index in range(request.n):
         call = dict(body)
         if request.seed is not None:
-            call["seed"] = (request.seed + index) % 4_294_967_296
+            call["seed"] = _nth_seed(request.seed, index)
         calls.append(call)
     return calls
+
+
+def _nth_seed(seed: int, index: int) -> int:
+    """Consecutive seeds that never wrap onto 0, which Stability reads as "pick one at random".
+    Seed 0 itself was asked for as random, so every call stays random."""
+    if seed == 0:
+        return 0
+    return 1 + (seed - 1 + index) % SEED_MAX
 
 
 def read_body(body: dict) -> dict:
