@@ -1,11 +1,15 @@
 import os
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("atelier")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Single requests and bulk work queue apart, so a batch never delays a person waiting for an image.
+# Workers consume both unless started with -Q.
+app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("interactive", "batch"))
 app.autodiscover_tasks()
 
 

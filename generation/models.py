@@ -1,3 +1,6 @@
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -85,3 +88,87 @@ class TenantModelAccess(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.tenant} may use {self.model}"
+
+
+class GenerationJob(TenantOwned):
+    """One request for images, from queued to an end. A batch is a parent job whose children each
+    make at most one Bedrock call's worth of images."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        PARTIALLY_FILTERED = "partially_filtered"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    TERMINAL = frozenset({Status.SUCCEEDED, Status.PARTIALLY_FILTERED, Status.FAILED, Status.CANCELLED})
+
+    class Queue(models.TextChoices):
+        INTERACTIVE = "interactive"
+        BATCH = "batch"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey("assets.Project", on_delete=models.PROTECT, related_name="jobs")
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_key = models.ForeignKey(
+        "tenants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    model = models.ForeignKey(BedrockModel, on_delete=models.PROTECT, related_name="jobs")
+    task_type = models.CharField(max_length=32, choices=[(t.value, t.value) for t in Task])
+    params = models.JSONField(help_text="The validated request, images by sha256.")
+    input_assets = models.JSONField(
+        default=dict, blank=True, help_text="Request field → stored input asset id(s), to rebuild the call."
+    )
+    source_assets = models.ManyToManyField("assets.Asset", blank=True, related_name="derived_jobs")
+    seed = models.BigIntegerField(null=True, blank=True, help_text="None for tasks that take no seed.")
+    n = models.PositiveSmallIntegerField()
+    quality = models.CharField(max_length=16, blank=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    queue = models.CharField(max_length=16, choices=Queue.choices, default=Queue.INTERACTIVE)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Bedrock calls tried, retries included.")
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    images_requested = models.PositiveSmallIntegerField()
+    images_returned = models.PositiveSmallIntegerField(default=0)
+    images_filtered = models.PositiveSmallIntegerField(default=0)
+    bedrock_request_ids = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    deduplicated_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="A repeat of this job's seeded request: its images are returned at no cost.",
+    )  # fmt: skip
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="job_idempotency_key_unique_per_tenant",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "created_at"], name="job_tenant_status_created"),
+            models.Index(fields=["tenant", "fingerprint"], name="job_tenant_fingerprint"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.id} {self.task_type} {self.status}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def is_batch(self) -> bool:
+        return self.queue == self.Queue.BATCH and self.parent_id is None

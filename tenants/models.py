@@ -1,4 +1,5 @@
 import hashlib
+import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -37,6 +38,7 @@ slug_validator = RegexValidator(
 
 
 class Tenant(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Names the tenant's storage.")
     slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
     four_eyes_approval = models.BooleanField(default=False, help_text="The creator of an asset may not approve it.")

@@ -1,8 +1,10 @@
 """Shared fixtures. The suite runs against the real parts — PostgreSQL and Redis on localhost —
 and stops at once, with the way to start them, when one is missing: it never skips."""
 
+import json
 import os
 import socket
+from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
@@ -37,6 +39,9 @@ def pytest_sessionstart(session):
     ]
     if missing:
         pytest.exit(" ".join(missing) + " " + START_HINT, returncode=3)
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # no queued message or quota left from an earlier run
 
 
 @pytest.fixture
@@ -95,28 +100,6 @@ def client_as():
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real `celery worker` process on Redis and the test database, for the whole session.
-    Tests that use it need committed data: mark them `django_db(transaction=True, serialized_rollback=True)`
-    (serialized rollback keeps the seeded model catalog for the tests after them)."""
-    from config.celery_app import ping
-
-    from .processes import start_worker, stop
-
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    with django_db_blocker.unblock():
-        process = start_worker(log_path)
-    try:
-        try:
-            assert ping.delay().get(timeout=60) == "pong"
-        except Exception as exc:
-            raise AssertionError(f"the Celery worker did not answer: {exc}\n{log_path.read_text()}") from exc
-        yield process
-    finally:
-        stop(process)
-
-
-@pytest.fixture(scope="session")
 def bedrock_emulator(tmp_path_factory):
     """The local Bedrock emulator as its own process on a free port: its base URL."""
     from .processes import start_emulator, stop
@@ -140,3 +123,103 @@ def bedrock_client(bedrock_emulator):
 def bedrock_settings(bedrock_emulator, settings):
     settings.ATELIER_BEDROCK_ENDPOINT_URL = bedrock_emulator
     return settings
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory):
+    """moto's S3 server over HTTP with one bucket, behind a proxy the tests can take down."""
+    from .processes import stop
+    from .s3 import FaultyProxy, make_bucket, start_moto
+
+    url, process = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    proxy = FaultyProxy(url)
+    make_bucket(url, "atelier-test")
+    try:
+        yield SimpleNamespace(url=url, proxy=proxy, bucket="atelier-test")
+    finally:
+        proxy.close()
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, moto_s3, bedrock_emulator):
+    """A real `celery worker` process on Redis, the test database, S3 (moto, through the proxy)
+    and the emulator, for the whole session. Tests that use it need committed data: mark them
+    `django_db(transaction=True, serialized_rollback=True)` (serialized rollback keeps the seeded
+    model catalog for the tests after them)."""
+    from .processes import WorkerHandle
+    from .s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+
+    env = {
+        "ATELIER_STORAGE": "s3",
+        "AWS_STORAGE_BUCKET_NAME": moto_s3.bucket,
+        "AWS_S3_ENDPOINT_URL": moto_s3.proxy.url,
+        "AWS_S3_REGION_NAME": REGION,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "ATELIER_BEDROCK_ENDPOINT_URL": bedrock_emulator,
+        **WORKER_PIPELINE_ENV,
+    }
+    with django_db_blocker.unblock():
+        worker = WorkerHandle(tmp_path_factory.mktemp("worker"), env)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+# Fast retries and short redelivery for tests; one model gets a tight quota to measure.
+QUOTA_TEST_MODEL = "amazon.titan-image-generator-v1"
+QUOTA_TEST_RPM = 120
+WORKER_PIPELINE_ENV = {
+    "ATELIER_RETRY_BACKOFF_SECONDS": "0.1",
+    "ATELIER_RETRY_BACKOFF_MAX_SECONDS": "1",
+    "ATELIER_JOB_MAX_ATTEMPTS": "10",
+    "ATELIER_BROKER_VISIBILITY_TIMEOUT": "10",
+    "ATELIER_BROKER_RESTORE_INTERVAL": "1",
+    "ATELIER_QUOTA_DEFAULT": json.dumps({"rpm": 60000, "concurrency": 50}),
+    "ATELIER_QUOTA_OVERRIDES": json.dumps({QUOTA_TEST_MODEL: {"rpm": QUOTA_TEST_RPM, "concurrency": 2}}),
+}
+
+
+@pytest.fixture
+def pipeline(settings, moto_s3, bedrock_emulator, celery_worker_process):
+    """This test process pointed at the same S3 and emulator as the worker, with the emulator reset."""
+    from .s3 import s3_client, s3_settings
+
+    s3_settings(settings, moto_s3.proxy.url, moto_s3.bucket)
+    settings.ATELIER_BEDROCK_ENDPOINT_URL = bedrock_emulator
+    emulator = EmulatorControl(bedrock_emulator)
+    emulator.reset()
+    moto_s3.proxy.up()
+    return SimpleNamespace(
+        emulator=emulator, s3=s3_client(moto_s3.url), bucket=moto_s3.bucket, proxy=moto_s3.proxy,
+        worker=celery_worker_process,
+    )  # fmt: skip
+
+
+class EmulatorControl:
+    """The emulator's test hooks over HTTP."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def _call(self, path: str, body: dict | None = None) -> dict:
+        import urllib.request
+
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST" if data is not None else "GET")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def reset(self) -> None:
+        self._call("/emulator/reset", {})
+
+    def configure(self, **changes) -> None:
+        self._call("/emulator/config", changes)
+
+    def calls(self, model: str | None = None) -> list[dict]:
+        return [call for call in self._call("/emulator/calls")["calls"] if model in (None, call["model"])]
+
+    def invocations(self) -> int:
+        return self._call("/health")["invocations"]

@@ -37,3 +37,47 @@ def make_api_key(tenant: Tenant, role: str = Role.CREATOR, **kwargs) -> tuple:
     return services.api_key_create(
         tenant=tenant, name=kwargs.pop("name", f"{role} key"), role=role, actor=None, **kwargs
     )
+
+
+def make_project(tenant, **fields):
+    from assets.models import Project
+
+    return Project.objects.create(tenant=tenant, name=fields.pop("name", "Spring"), slug=fields.pop("slug", "spring"))
+
+
+def make_job(tenant, **fields):
+    """A queued job row, as job_submit would have made it (without enqueueing anything)."""
+    from assets.services import project_get_default
+    from generation.models import BedrockModel, GenerationJob
+
+    defaults = {
+        "project": project_get_default(tenant=tenant),
+        "model": BedrockModel.objects.get(model_id="amazon.nova-canvas-v1:0"),
+        "task_type": "TEXT_IMAGE",
+        "params": {"prompt": "a lamp", "task": "TEXT_IMAGE", "n": 1, "seed": 1},
+        "seed": 1,
+        "n": 1,
+        "width": 512,
+        "height": 512,
+        "images_requested": 1,
+        "fingerprint": "0" * 64,
+    }
+    return GenerationJob.objects.create(tenant=tenant, **(defaults | fields))
+
+
+def make_asset(tenant, **fields):
+    """An asset row (its bytes are not stored: for tests that only read rows)."""
+    from assets.models import Asset
+    from assets.services import project_get_default
+
+    sha256 = fields.pop("sha256", "ab" * 32)
+    defaults = {
+        "project": project_get_default(tenant=tenant),
+        "file_key": f"tenants/{tenant.uuid}/{sha256[:2]}/{sha256}.png",
+        "width": 512,
+        "height": 512,
+        "format": "png",
+        "bytes": 1000,
+        "sha256": sha256,
+    }
+    return Asset.objects.create(tenant=tenant, **(defaults | fields))

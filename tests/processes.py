@@ -2,6 +2,7 @@
 wait for them."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -19,8 +20,12 @@ def test_database_url() -> str:
     return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def start_worker(log_path: Path, *extra_args: str) -> subprocess.Popen:
-    env = os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": test_database_url()}
+def start_worker(log_path: Path, *extra_args: str, env: dict | None = None) -> subprocess.Popen:
+    env = (
+        os.environ
+        | {"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": test_database_url()}
+        | (env or {})
+    )
     with log_path.open("w") as log:
         return subprocess.Popen(
             [
@@ -65,8 +70,6 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -100,3 +103,45 @@ def start_emulator(log_path: Path, *flags: str) -> tuple[str, subprocess.Popen]:
     if process.poll() is not None:
         raise AssertionError(f"the emulator exited: {log_path.read_text()}")
     return url, process
+
+
+class WorkerHandle:
+    """A Celery worker process the tests can kill -9 and start again."""
+
+    def __init__(self, folder: Path, env: dict, name: str = "worker"):
+        self.log_path = folder / f"{name}.log"
+        self.env = env
+        self.name = name
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        from config.celery_app import app
+
+        process = start_worker(self.log_path, f"--hostname={self.name}-{os.getpid()}@%h", env=self.env)
+        # Ready when it answers a ping addressed to it.
+        wait_for(
+            lambda: (
+                process.poll() is not None
+                or app.control.ping(destination=[f"{self.name}-{os.getpid()}@{socket.gethostname()}"], timeout=0.5)
+            ),
+            60,
+            f"the Celery worker\n{self.log_path.read_text()}",
+        )
+        if process.poll() is not None:
+            raise AssertionError(f"the Celery worker exited:\n{self.log_path.read_text()}")
+        return process
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool, as a crash or an OOM kill would."""
+        import signal
+
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def restart(self) -> None:
+        if self.process.poll() is None:
+            stop(self.process)
+        self.process = self._start()
+
+    def stop(self) -> None:
+        stop(self.process)

@@ -12,4 +12,4 @@ def test_a_real_worker_answers_tasks_sent_through_redis(celery_worker_process):
 
     assert [result.get(timeout=30) for result in results] == ["pong"] * 5
     assert celery_app.conf.broker_url.startswith("redis://")
-    assert celery_worker_process.poll() is None
+    assert celery_worker_process.process.poll() is None

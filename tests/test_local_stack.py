@@ -2,6 +2,7 @@
 broker) serves the API with the demo tenant, runs tasks on its worker, answers Bedrock calls on
 its emulator, and Ctrl-C stops it all."""
 
+import hashlib
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from generation.bedrock.specs import SPECS
 
 from .processes import ROOT, free_port, wait_for
 
-EMBEDDED_ONLY = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "AWS_STORAGE_BUCKET_NAME")
+EMBEDDED_ONLY = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "ATELIER_STORAGE")
 
 
 def get(url: str, key: str | None = None) -> tuple[int, dict]:
@@ -29,6 +30,20 @@ def get(url: str, key: str | None = None) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
     except OSError:
         return 0, {}
+
+
+def post(url: str, key: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def finished_job(url: str, key: str) -> dict | None:
+    status, job = get(url, key)
+    return job if status == 200 and job["status"] not in ("queued", "running") else None
 
 
 def processes_with(marker: str) -> list[int]:
@@ -80,6 +95,16 @@ def test_make_run_serves_the_demo_tenant_on_embedded_defaults_and_stops_cleanly(
         body = bodies.build_calls(validate_request(nova, {"prompt": "a kite", "size": "512x512"}))[0]
         client = make_client(endpoint_url=f"http://127.0.0.1:{emulator_port}", read_timeout=30)
         assert len(invoke(client, nova.model_id, body).payload["images"]) == 1
+
+        # The whole pipeline: a job through the API, the worker, the emulator and local files.
+        job = post(f"{base}/api/v1/tenants/demo/jobs/", key, {"model": nova.model_id, "prompt": "a kite", "n": 2,
+                                                             "width": 512, "height": 512})  # fmt: skip
+        done = wait_for(lambda: finished_job(f"{base}/api/v1/tenants/demo/jobs/{job['id']}/", key), 60, "the job")
+        assert done["status"] == "succeeded" and len(done["assets"]) == 2
+        with urllib.request.urlopen(done["assets"][0]["download_url"], timeout=10) as download:
+            data = download.read()
+        assert hashlib.sha256(data).hexdigest() == done["assets"][0]["sha256"]
+        assert list((tmp_path / "media" / "tenants").rglob("*.png"))
     finally:
         stack.send_signal(signal.SIGINT)
         stack.wait(timeout=30)

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
     "tenants",
     "billing",
     "generation",
@@ -88,17 +89,23 @@ STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("ATELIER_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
-# Files: S3 (or any S3 API) when a bucket is named, the local filesystem otherwise.
-AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
-if AWS_STORAGE_BUCKET_NAME:
+# Files: S3 (or any S3 API) with ATELIER_STORAGE=s3, the local filesystem otherwise.
+ATELIER_STORAGE = env("ATELIER_STORAGE", default="filesystem")
+ATELIER_DOWNLOAD_URL_TTL = env.int("ATELIER_DOWNLOAD_URL_TTL", default=900)  # seconds a download link works
+if ATELIER_STORAGE == "s3":
+    AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
     AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default=None)
     AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default=None)
+    AWS_S3_SIGNATURE_VERSION = "s3v4"
     AWS_DEFAULT_ACL = None  # private bucket; downloads go through presigned URLs
     AWS_QUERYSTRING_AUTH = True
-    AWS_QUERYSTRING_EXPIRE = env.int("ATELIER_DOWNLOAD_URL_TTL", default=900)
+    AWS_QUERYSTRING_EXPIRE = ATELIER_DOWNLOAD_URL_TTL
+    AWS_S3_FILE_OVERWRITE = True  # keys are content-addressed: the same key always holds the same bytes
     _default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
-else:
+elif ATELIER_STORAGE == "filesystem":
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise environ.ImproperlyConfigured(f"ATELIER_STORAGE must be 'filesystem' or 's3', not {ATELIER_STORAGE!r}.")
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -106,7 +113,6 @@ STORAGES = {
 
 # Celery: Redis in production and tests; local.py swaps in a broker that needs no server.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -142,3 +148,28 @@ LOGGING = {
 ATELIER_BEDROCK_ENDPOINT_URL = env("ATELIER_BEDROCK_ENDPOINT_URL", default="")
 ATELIER_BEDROCK_REGION = env("ATELIER_BEDROCK_REGION", default="us-east-1")
 ATELIER_BEDROCK_READ_TIMEOUT = env.int("ATELIER_BEDROCK_READ_TIMEOUT", default=300)
+
+# The generation pipeline: queues, retries and each model's Bedrock quota.
+ATELIER_JOB_MAX_ATTEMPTS = env.int("ATELIER_JOB_MAX_ATTEMPTS", default=6)
+ATELIER_RETRY_BACKOFF_SECONDS = env.float("ATELIER_RETRY_BACKOFF_SECONDS", default=2.0)  # doubles per attempt
+ATELIER_RETRY_BACKOFF_MAX_SECONDS = env.float("ATELIER_RETRY_BACKOFF_MAX_SECONDS", default=300.0)
+ATELIER_MAX_BATCH_IMAGES = 200
+ATELIER_QUOTA_DEFAULT = env.json("ATELIER_QUOTA_DEFAULT", default={"rpm": 100, "concurrency": 10})
+# Per model: {"amazon.nova-canvas-v1:0": {"rpm": 200, "concurrency": 20}}
+ATELIER_QUOTA_OVERRIDES = env.json("ATELIER_QUOTA_OVERRIDES", default={})
+
+CELERY_TASK_ACKS_LATE = True  # a job's message is acknowledged only when its task ends
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed worker's job goes back on the queue
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "interactive"
+# A job may make up to five Bedrock calls, each allowed the full read timeout.
+CELERY_TASK_SOFT_TIME_LIMIT = ATELIER_BEDROCK_READ_TIMEOUT * 5 + 60
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+# Redis hands an unacknowledged message to another worker after this long: keep it above the time limit.
+# Workers look for such messages every ATELIER_BROKER_RESTORE_INTERVAL seconds: a killed worker's
+# job is picked up again within visibility timeout + interval.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("ATELIER_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60),
+    "unacked_restore_interval": env.int("ATELIER_BROKER_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": 1,
+}

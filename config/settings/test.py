@@ -6,16 +6,13 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:54
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from .base import *
-from .base import env
+from .base import STORAGES, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-not-secret")
 DEBUG = False
 # Hashing strength is not under test; speed is.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+STORAGES = STORAGES | {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 # Serve static files from the finders: no collectstatic needed for the tests.
 WHITENOISE_AUTOREFRESH = True

@@ -4,6 +4,8 @@ emulator refuses exactly what Atelier would; errors go out the way Bedrock sends
 (`x-amzn-ErrorType` + JSON message) so botocore raises its real exception classes."""
 
 import base64
+import collections
+import dataclasses
 import json
 import logging
 import math
@@ -54,6 +56,15 @@ class EmulatorConfig:
     latency: tuple[float, float] = (0.0, 0.0)  # seconds, drawn uniformly per request
     blocked_word: str = "forbidden"  # a prompt containing it has images withheld
     seed: int | None = None  # makes the random faults repeatable
+    fault: str | None = None  # every call fails this way (a name from FAULTS) until changed
+
+    def update(self, changes: dict) -> None:
+        for name, value in changes.items():
+            if name not in self.__dataclass_fields__ or name == "seed":
+                raise ValueError(f"Unknown setting {name!r}.")
+            if name == "fault" and value is not None and value not in FAULTS:
+                raise ValueError(f"Unknown fault {value!r}; use one of {', '.join(FAULTS)}.")
+            setattr(self, name, tuple(value) if name == "latency" else value)
 
 
 class BedrockError(Exception):
@@ -67,9 +78,21 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig):
         self.config = config
+        self._initial = dataclasses.replace(config)
         self._random = random.Random(config.seed)  # noqa: S311 — fault injection, not security
         self._lock = threading.Lock()
         self.invocations = 0  # every InvokeModel call received, answered or failed: tests count retries
+        self.calls: collections.deque = collections.deque(maxlen=100_000)  # (model id, time, status)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.config = dataclasses.replace(self._initial)
+            self.invocations = 0
+            self.calls.clear()
+
+    def record(self, model_id: str, status: int) -> None:
+        with self._lock:
+            self.calls.append({"model": model_id, "at": time.time(), "status": status})
 
     def _chance(self, rate: float) -> bool:
         with self._lock:
@@ -86,7 +109,7 @@ class Emulator:
         delay = float(headers.get(LATENCY_HEADER) or 0) or self._latency()
         if delay:
             time.sleep(delay)
-        fault = headers.get(FAULT_HEADER)
+        fault = headers.get(FAULT_HEADER) or self.config.fault
         if fault:
             if fault not in FAULTS:
                 raise BedrockError(400, "ValidationException", f"Unknown emulator fault {fault!r}.")
@@ -168,12 +191,19 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/health":
             self._send(200, {"status": "ok", "emulator": True, "invocations": self.emulator.invocations})
+        elif self.path == "/emulator/calls":
+            self._send(200, {"calls": list(self.emulator.calls)})
+        elif self.path == "/emulator/config":
+            self._send(200, dataclasses.asdict(self.emulator.config))
         else:
             self._send(404, {"message": "Not found"}, error_type="UnknownOperationException")
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length)
+        if self.path in ("/emulator/config", "/emulator/reset"):
+            self._control(self.path, raw_body)
+            return
         match = INVOKE_PATH.match(self.path.split("?", 1)[0])
         if not match:
             self._send(404, {"message": "Not found"}, error_type="UnknownOperationException")
@@ -184,14 +214,28 @@ class Handler(BaseHTTPRequestHandler):
             payload = self.emulator.invoke(model_id, raw_body, self.headers)
         except BedrockError as error:
             logger.info("%s %s → %s", model_id, error.code, error.message)
+            self.emulator.record(model_id, error.status)
             self._send(error.status, {"message": error.message, **error.extra}, error_type=error.code)
             return
         except Exception:
             logger.exception("emulator failure")
             self._send(500, {"message": "The emulator failed."}, error_type="InternalServerException")
             return
+        self.emulator.record(model_id, 200)
         latency_ms = int((time.monotonic() - started) * 1000)
         self._send(200, payload, extra_headers={"X-Amzn-Bedrock-Invocation-Latency": str(latency_ms)})
+
+    def _control(self, path: str, raw_body: bytes) -> None:
+        """Test hooks: change the fault settings of a running emulator, or reset it."""
+        if path == "/emulator/reset":
+            self.emulator.reset()
+        else:
+            try:
+                self.emulator.config.update(json.loads(raw_body or b"{}"))
+            except (ValueError, TypeError) as error:
+                self._send(400, {"message": str(error)}, error_type="ValidationException")
+                return
+        self._send(200, dataclasses.asdict(self.emulator.config))
 
     def _send(self, status: int, payload: dict, *, error_type: str | None = None, extra_headers=None):
         data = json.dumps(payload).encode()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from tenants.models import Membership, Role
 
-from ..factories import MembershipFactory, UserFactory, make_api_key
+from ..factories import MembershipFactory, UserFactory, make_api_key, make_asset, make_job
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ def an_api_key(tenant):
     return make_api_key(tenant, Role.VIEWER)[0]
 
 
+A_JOB = {"model": "amazon.nova-canvas-v1:0", "prompt": "a lamp", "width": 512, "height": 512}
+
 ENDPOINTS = [
     Endpoint("tenant-detail", "get", "/api/v1/tenants/{slug}/", 200),
     Endpoint("tenant-detail", "patch", "/api/v1/tenants/{slug}/", 200, body={"name": "Renamed"}),
@@ -51,4 +53,10 @@ ENDPOINTS = [
     Endpoint("api-key-detail", "delete", "/api/v1/tenants/{slug}/api-keys/{id}/", 204, an_api_key),
     Endpoint("bedrock-model-list", "get", "/api/v1/tenants/{slug}/models/", 200),
     Endpoint("bedrock-model-detail", "get", "/api/v1/tenants/{slug}/models/amazon.nova-canvas-v1:0/", 200),
+    Endpoint("job-list", "get", "/api/v1/tenants/{slug}/jobs/", 200),
+    Endpoint("job-list", "post", "/api/v1/tenants/{slug}/jobs/", 201, body=A_JOB),
+    Endpoint("job-detail", "get", "/api/v1/tenants/{slug}/jobs/{id}/", 200, make_job),
+    Endpoint("job-cancel", "post", "/api/v1/tenants/{slug}/jobs/{id}/cancel/", 200, make_job),
+    Endpoint("asset-list", "get", "/api/v1/tenants/{slug}/assets/", 200),
+    Endpoint("asset-detail", "get", "/api/v1/tenants/{slug}/assets/{id}/", 200, make_asset),
 ]

@@ -1,0 +1,118 @@
+"""REST for jobs: submit (POST), list with filters, read, cancel. Views only translate HTTP to
+generation.services and back."""
+
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from assets.api.serializers import AssetSerializer
+from assets.selectors import job_assets
+from config.errors import ApplicationError
+from generation import services
+from generation.models import GenerationJob
+from tenants.api.base import TenantScopedViewSet
+from tenants.permissions import CanCreate
+
+# Fields of a job request that are the job's envelope, not the image request itself.
+ENVELOPE_FIELDS = {"model", "project", "source_asset"}
+
+
+class JobSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="model.model_id")
+    project = serializers.UUIDField(source="project_id")
+    prompt = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+    children = serializers.SerializerMethodField()
+    assets = serializers.SerializerMethodField()
+
+    class Meta:
+        model = GenerationJob
+        fields = [
+            "id", "status", "model", "task_type", "prompt", "n", "seed", "quality", "width", "height", "project",
+            "params", "attempts", "error", "images_requested", "images_returned", "images_filtered",
+            "bedrock_request_ids", "warnings", "deduplicated_from", "parent", "progress", "children", "assets",
+            "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_prompt(self, job) -> str:
+        return job.params.get("prompt", "")
+
+    def get_error(self, job) -> dict | None:
+        return {"code": job.error_code, "message": job.error_message} if job.error_code else None
+
+    def get_progress(self, job) -> dict:
+        return {"done": self._assets(job).count(), "total": job.images_requested}
+
+    def get_children(self, job) -> list[dict]:
+        return [
+            {"id": str(child.pk), "status": child.status, "n": child.n, "seed": child.seed}
+            for child in job.children.order_by("created_at")
+        ]
+
+    def get_assets(self, job) -> list[dict]:
+        return AssetSerializer(self._assets(job), many=True, context=self.context).data
+
+    def _assets(self, job):
+        return job_assets(job).select_related("tenant")
+
+
+class JobFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=GenerationJob.Status.choices)
+    model = django_filters.CharFilter(field_name="model__model_id")
+    project = django_filters.UUIDFilter(field_name="project_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = GenerationJob
+        fields = ["status", "model", "project", "created_after", "created_before"]
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """POST a request for images; GET its state and, once done, its assets with download URLs."""
+
+    model = GenerationJob
+    serializer_class = JobSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = JobFilter
+    action_permissions = {"create": CanCreate, "cancel": CanCreate}
+
+    def safely_get_queryset(self, queryset):
+        queryset = queryset.select_related("model", "project", "tenant")
+        if self.action == "list":
+            return queryset.filter(parent=None).order_by("-created_at")  # a batch's parts are in its `children`
+        return queryset
+
+    def create(self, request, tenant_slug):
+        if not isinstance(request.data, dict):
+            raise ApplicationError("invalid", "Send a JSON object.")
+        body = dict(request.data.items())
+        model_id = body.get("model")
+        if not model_id:
+            raise ApplicationError(
+                "invalid", "model: This field is required.", fields={"model": ["This field is required."]}
+            )
+        key = request.headers.get("Idempotency-Key") or None
+        if key and len(key) > 200:
+            message = "At most 200 characters."
+            raise ApplicationError("invalid", f"Idempotency-Key: {message}", fields={"Idempotency-Key": [message]})
+        submission = services.job_submit(
+            tenant=self.tenant,
+            actor=self.actor,
+            model_id=model_id,
+            raw={k: v for k, v in body.items() if k not in ENVELOPE_FIELDS},
+            project_id=body.get("project"),
+            source_asset_id=body.get("source_asset"),
+            idempotency_key=key,
+        )
+        data = JobSerializer(submission.job, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, tenant_slug, pk):
+        job = services.job_cancel(tenant=self.tenant, job=self.get_object(), actor=self.actor)
+        return Response(JobSerializer(job, context=self.get_serializer_context()).data)

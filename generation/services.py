@@ -1,0 +1,408 @@
+"""Jobs: the one way in (job_submit), and the one function per move of a job's lifecycle, each
+under select_for_update. A task that finds its job terminal does nothing, so a redelivered
+message is harmless."""
+
+import hashlib
+import math
+import secrets
+import uuid
+from dataclasses import dataclass, replace
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from assets.models import Asset, Project
+from assets.services import asset_store_upload, project_get_default
+from assets.storage import read_object
+from config.errors import ApplicationError
+from tenants.models import ApiKey, Tenant
+from tenants.services import Actor, audit_event_record
+
+from .bedrock.request import IMAGE_FIELDS, TASK_FIELDS, ImageRequest, validate_request
+from .bedrock.specs import MAX_IMAGES_PER_REQUEST, Family, Task
+from .catalog import request_validate
+from .models import GenerationJob
+
+Status = GenerationJob.Status
+
+# Which request field an existing asset fills when a job names `source_asset`.
+SOURCE_ASSET_FIELD = {
+    Task.INPAINTING: "image",
+    Task.OUTPAINTING: "image",
+    Task.BACKGROUND_REMOVAL: "image",
+    Task.IMAGE_TO_IMAGE: "image",
+    Task.IMAGE_VARIATION: "images",
+    Task.COLOR_GUIDED_GENERATION: "reference_image",
+    Task.TEXT_IMAGE: "condition_image",
+}
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: GenerationJob
+    created: bool  # False: an Idempotency-Key replay returned the first job
+
+
+def job_submit(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    model_id: str,
+    raw: dict,
+    project_id=None,
+    source_asset_id=None,
+    idempotency_key: str | None = None,
+) -> Submission:
+    """Every surface's way to ask for images: validate, deduplicate, create the job (a batch when
+    more images are asked for than one request makes), and enqueue it once the transaction commits."""
+    if idempotency_key:
+        earlier = GenerationJob.objects.for_tenant(tenant).filter(idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return Submission(earlier, created=False)
+    project = _project(tenant, project_id)
+    raw = dict(raw)
+    if source_asset_id is not None:
+        _fill_from_source_asset(tenant, raw, source_asset_id)
+    total = _images_asked(raw)
+    if "n" in raw:  # one request makes at most MAX_IMAGES_PER_REQUEST; a batch repeats it
+        raw["n"] = min(total, MAX_IMAGES_PER_REQUEST)
+    validated = request_validate(tenant=tenant, model_id=model_id, raw=raw)
+    request, explicit_seed = validated.request, validated.request.seed is not None
+    if not explicit_seed and "seed" in TASK_FIELDS[request.task]:
+        request = request.with_seed(_random_seed(validated.model.spec()))
+    fingerprint = _fingerprint(tenant, request, total)
+
+    try:
+        with transaction.atomic():
+            if explicit_seed:
+                original = (
+                    GenerationJob.objects.for_tenant(tenant)
+                    .filter(fingerprint=fingerprint, status=Status.SUCCEEDED, deduplicated_from=None, parent=None)
+                    .first()
+                )
+                if original is not None:
+                    job = _record_duplicate(tenant, actor, project, original, idempotency_key, validated.warnings)
+                    return Submission(job, created=True)
+            inputs = _store_inputs(tenant, project, request)
+            # Billing reserves the estimated cost here, in this transaction (the billing issue).
+            job = _create_job(
+                tenant=tenant, actor=actor, project=project, model=validated.model, request=request, total=total,
+                fingerprint=fingerprint, inputs=inputs, idempotency_key=idempotency_key, warnings=validated.warnings,
+            )  # fmt: skip
+            audit_event_record(
+                tenant=tenant,
+                actor=actor,
+                verb="job.submitted",
+                target=job,
+                data={"model": validated.model.model_id, "task": request.task.value, "images": total},
+            )
+    except IntegrityError:
+        if idempotency_key:  # a concurrent request with the same key won the race: answer with its job
+            return Submission(GenerationJob.objects.for_tenant(tenant).get(idempotency_key=idempotency_key), False)
+        raise
+    return Submission(job, created=True)
+
+
+def _project(tenant: Tenant, project_id) -> Project:
+    if project_id in (None, ""):
+        return project_get_default(tenant=tenant)
+    project = Project.objects.for_tenant(tenant).filter(pk=_uuid_or_none(project_id)).first()
+    if project is None:
+        raise ApplicationError("invalid", "project: no such project.", fields={"project": ["No such project."]})
+    return project
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _fill_from_source_asset(tenant: Tenant, raw: dict, source_asset_id) -> None:
+    asset = Asset.objects.for_tenant(tenant).filter(pk=_uuid_or_none(source_asset_id)).first()
+    if asset is None:
+        raise ApplicationError("invalid", "source_asset: no such asset.", fields={"source_asset": ["No such asset."]})
+    task = raw.get("task_type") or Task.TEXT_IMAGE
+    field = SOURCE_ASSET_FIELD.get(task) if task in Task.__members__ else None
+    if field is None or raw.get(field):
+        reason = f"{task} takes no source asset here" if field is None else f"give either {field} or source_asset"
+        raise ApplicationError("invalid", f"source_asset: {reason}.", fields={"source_asset": [reason.capitalize()]})
+    data = read_object(asset.file_key)
+    raw[field] = [data] if field == "images" else data
+
+
+def _images_asked(raw: dict) -> int:
+    value = raw.get("n", 1)
+    limit = settings.ATELIER_MAX_BATCH_IMAGES
+    try:
+        total = int(value)
+    except (TypeError, ValueError):
+        total = None
+    if total is None or isinstance(value, bool) or not 1 <= total <= limit:
+        message = f"Must be a whole number between 1 and {limit} (more than {MAX_IMAGES_PER_REQUEST} makes a batch)."
+        raise ApplicationError("invalid_request", f"n: {message}", fields={"n": [message]})
+    return total
+
+
+def _random_seed(spec) -> int:
+    # Stability reads seed 0 as "pick one": start at 1 so the stored seed reproduces the image.
+    low = 1 if spec.family is Family.STABILITY else 0
+    return low + secrets.randbelow(spec.seed_max - low + 1)
+
+
+def _fingerprint(tenant: Tenant, request: ImageRequest, total: int) -> str:
+    return hashlib.sha256(f"{tenant.pk}:{request.fingerprint()}:{total}".encode()).hexdigest()
+
+
+def _store_inputs(tenant: Tenant, project: Project, request: ImageRequest) -> dict:
+    inputs = {}
+    for field in IMAGE_FIELDS:
+        image = getattr(request, field)
+        if image is not None:
+            inputs[field] = str(asset_store_upload(tenant=tenant, project=project, image=image).pk)
+    if request.images:
+        inputs["images"] = [str(asset_store_upload(tenant=tenant, project=project, image=i).pk) for i in request.images]
+    return inputs
+
+
+def _requester(actor: Actor) -> dict:
+    return {
+        "requested_by_user": actor if isinstance(actor, AbstractBaseUser) else None,
+        "requested_by_key": actor if isinstance(actor, ApiKey) else None,
+    }
+
+
+def _create_job(*, tenant, actor, project, model, request, total, fingerprint, inputs, idempotency_key, warnings):
+    width, height = request.output_size
+    common = {
+        "tenant": tenant, "project": project, "model": model, "task_type": request.task.value,
+        "quality": request.quality or "", "width": width, "height": height, **_requester(actor),
+    }  # fmt: skip
+    parent = GenerationJob.objects.create(
+        **common,
+        params=request.params() | {"n": total},
+        input_assets=inputs,
+        seed=request.seed,
+        n=total,
+        images_requested=total,
+        fingerprint=fingerprint,
+        idempotency_key=idempotency_key or None,
+        warnings=list(warnings),
+        queue=GenerationJob.Queue.INTERACTIVE if total <= MAX_IMAGES_PER_REQUEST else GenerationJob.Queue.BATCH,
+    )
+    source_ids = [
+        pk for field, pk in inputs.items() if field != "mask_image" for pk in (pk if isinstance(pk, list) else [pk])
+    ]
+    parent.source_assets.set(source_ids)
+    if parent.queue == GenerationJob.Queue.INTERACTIVE:
+        _enqueue_on_commit(parent)
+        return parent
+    # A batch: children of at most one request's worth of images, each with the next seed of the sweep.
+    per_child = MAX_IMAGES_PER_REQUEST
+    for offset in range(math.ceil(total / per_child)):
+        count = min(per_child, total - offset * per_child)
+        seed = None if request.seed is None else (request.seed + offset) % (model.seed_max + 1)
+        child_request = replace(request, seed=seed, n=count)
+        child = GenerationJob.objects.create(
+            **common,
+            params=child_request.params(),
+            input_assets=inputs,
+            seed=child_request.seed,
+            n=count,
+            images_requested=count,
+            fingerprint=_fingerprint(tenant, child_request, count),
+            parent=parent,
+            queue=GenerationJob.Queue.BATCH,
+        )
+        child.source_assets.set(source_ids)
+        _enqueue_on_commit(child)
+    return parent
+
+
+def _enqueue_on_commit(job: GenerationJob) -> None:
+    from .tasks import run_job
+
+    transaction.on_commit(lambda: run_job.apply_async(args=[str(job.pk)], queue=job.queue))
+
+
+def _record_duplicate(tenant, actor, project, original, idempotency_key, warnings) -> GenerationJob:
+    now = timezone.now()
+    job = GenerationJob.objects.create(
+        tenant=tenant,
+        project=project,
+        model=original.model,
+        task_type=original.task_type,
+        params=original.params,
+        input_assets=original.input_assets,
+        seed=original.seed,
+        n=original.n,
+        quality=original.quality,
+        width=original.width,
+        height=original.height,
+        status=Status.SUCCEEDED,
+        images_requested=original.images_requested,
+        images_returned=original.images_returned,
+        fingerprint=original.fingerprint,
+        idempotency_key=idempotency_key or None,
+        deduplicated_from=original,
+        warnings=list(warnings),
+        started_at=now,
+        finished_at=now,
+        **_requester(actor),
+    )
+    audit_event_record(
+        tenant=tenant, actor=actor, verb="job.deduplicated", target=job, data={"original": str(original.pk)}
+    )
+    return job
+
+
+def job_request(job: GenerationJob) -> ImageRequest:
+    """Rebuild the validated request a job stored, with its input images read back from storage."""
+    task = Task(job.params["task"])
+    takes = TASK_FIELDS[task] - set(IMAGE_FIELDS) - {"images"}
+    raw = {key: value for key, value in job.params.items() if key in takes} | {"task_type": task.value}
+    ids = [pk for value in job.input_assets.values() for pk in (value if isinstance(value, list) else [value])]
+    keys = {str(pk): key for pk, key in Asset.objects.filter(pk__in=ids).values_list("pk", "file_key")}
+    for field, value in job.input_assets.items():
+        raw[field] = [read_object(keys[pk]) for pk in value] if isinstance(value, list) else read_object(keys[value])
+    return validate_request(job.model.spec(), raw)
+
+
+# Lifecycle moves. Each locks the row, checks the move is allowed, and saves.
+
+
+def _locked(job_id) -> GenerationJob:
+    return GenerationJob.objects.select_for_update().select_related("model", "tenant", "project").get(pk=job_id)
+
+
+@transaction.atomic
+def job_start(*, job_id) -> GenerationJob | None:
+    """queued/running → running, counting the attempt. None when the job has ended."""
+    job = _locked(job_id)
+    if job.is_terminal:
+        return None
+    job.status = Status.RUNNING
+    job.attempts += 1
+    job.started_at = job.started_at or timezone.now()
+    job.save(update_fields=["status", "attempts", "started_at", "updated_at"])
+    if job.parent_id:
+        _parent_mark_running(job.parent_id)
+    return job
+
+
+@transaction.atomic
+def job_record_call(*, job_id, request_id: str | None, filtered: int, reasons: list[str]) -> None:
+    """Progress that must survive a retry: which Bedrock calls answered and what they withheld."""
+    job = _locked(job_id)
+    if request_id:
+        job.bedrock_request_ids = [*job.bedrock_request_ids, request_id]
+    job.images_filtered += filtered
+    if reasons:
+        job.error_message = "; ".join(dict.fromkeys(reasons))
+    job.save(update_fields=["bedrock_request_ids", "images_filtered", "error_message", "updated_at"])
+
+
+@transaction.atomic
+def job_note_retry(*, job_id, code: str, message: str) -> None:
+    """A retryable failure: the job stays running; the last reason is kept for people to see."""
+    job = _locked(job_id)
+    if job.is_terminal:
+        return
+    job.error_code, job.error_message = code, message[:2000]
+    job.save(update_fields=["error_code", "error_message", "updated_at"])
+
+
+@transaction.atomic
+def job_finish(*, job_id) -> GenerationJob:
+    """running → succeeded, partially_filtered (some images withheld) or failed (all withheld)."""
+    job = _locked(job_id)
+    if job.is_terminal:
+        return job
+    job.images_returned = Asset.objects.filter(job=job).count()
+    if job.images_returned == 0:
+        job.status, job.error_code = Status.FAILED, "content_filtered"
+        job.error_message = job.error_message or "Bedrock's content filter withheld every image."
+    elif job.images_filtered:
+        job.status, job.error_code = Status.PARTIALLY_FILTERED, "content_filtered"
+    else:
+        job.status, job.error_code, job.error_message = Status.SUCCEEDED, "", ""
+    job.finished_at = timezone.now()
+    job.save()
+    _after_end(job)
+    return job
+
+
+@transaction.atomic
+def job_fail(*, job_id, code: str, message: str) -> GenerationJob:
+    job = _locked(job_id)
+    if job.is_terminal:
+        return job
+    job.status, job.error_code, job.error_message = Status.FAILED, code, message[:2000]
+    job.images_returned = Asset.objects.filter(job=job).count()
+    job.finished_at = timezone.now()
+    job.save()
+    _after_end(job)
+    return job
+
+
+@transaction.atomic
+def job_cancel(*, tenant: Tenant, job: GenerationJob, actor: Actor) -> GenerationJob:
+    """Stop a job that has not ended; a batch stops its children that have not ended."""
+    job = _locked(job.pk)
+    if job.is_terminal:
+        raise ApplicationError("job_finished", f"The job has already ended ({job.status}).", status_code=409)
+    for child in job.children.select_for_update().exclude(status__in=GenerationJob.TERMINAL):
+        _cancel(child)
+    _cancel(job)
+    audit_event_record(tenant=tenant, actor=actor, verb="job.cancelled", target=job)
+    if job.parent_id:
+        _parent_settle(job.parent_id)
+    return job
+
+
+def _cancel(job: GenerationJob) -> None:
+    job.status = Status.CANCELLED
+    job.images_returned = Asset.objects.filter(job=job).count()
+    job.finished_at = timezone.now()
+    job.save()
+
+
+def _after_end(job: GenerationJob) -> None:
+    # Billing settles the job here: charge returned images, release the rest (the billing issue).
+    if job.parent_id:
+        _parent_settle(job.parent_id)
+
+
+def _parent_mark_running(parent_id) -> None:
+    GenerationJob.objects.filter(pk=parent_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+def _parent_settle(parent_id) -> None:
+    """A batch ends when its last child ends: failed if no image came back, partially_filtered if
+    some were withheld or some calls failed, succeeded otherwise."""
+    parent = _locked(parent_id)
+    children = parent.children.all()
+    if parent.is_terminal or children.exclude(status__in=GenerationJob.TERMINAL).exists():
+        return
+    totals = children.aggregate(returned=Sum("images_returned"), filtered=Sum("images_filtered"))
+    parent.images_returned, parent.images_filtered = totals["returned"] or 0, totals["filtered"] or 0
+    failed = children.filter(status=Status.FAILED).count()
+    if children.exclude(status=Status.CANCELLED).count() == 0:
+        parent.status = Status.CANCELLED
+    elif parent.images_returned == 0:
+        parent.status, parent.error_code = Status.FAILED, "batch_failed"
+        parent.error_message = f"All {children.count()} parts of the batch failed."
+    elif parent.images_filtered or failed:
+        parent.status, parent.error_code = Status.PARTIALLY_FILTERED, "batch_partial"
+        parent.error_message = f"{failed} of {children.count()} parts failed; {parent.images_filtered} images withheld."
+    else:
+        parent.status = Status.SUCCEEDED
+    parent.finished_at = timezone.now()
+    parent.save()
+    # Billing settles the batch's parent here as well (the billing issue).

@@ -1,0 +1,101 @@
+"""Celery is just another way in: the task loads its job by id, asks the quota for a slot, calls
+Bedrock through the client, hands images to assets, and owns its retries."""
+
+import functools
+import logging
+import random
+
+from assets.storage import StorageUnavailable
+from celery import shared_task
+from django.conf import settings
+
+from assets.models import Asset
+from assets.services import asset_ingest
+
+from . import services
+from .bedrock import bodies
+from .bedrock.client import BedrockError, FinalBedrockError, RetryableBedrockError, client_from_settings, invoke
+from .bedrock.request import RequestInvalid
+from .bedrock.specs import Family
+from .models import GenerationJob
+from .quota import limits_for, quota_from_settings
+
+logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def bedrock_client():
+    """One client per worker process (boto3 clients are thread-safe, and made after the fork)."""
+    return client_from_settings()
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with full jitter: spreads the retries of many throttled jobs apart."""
+    ceiling = min(
+        settings.ATELIER_RETRY_BACKOFF_MAX_SECONDS, settings.ATELIER_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1)
+    )
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 — jitter, not security
+
+
+@shared_task(bind=True, name="generation.run_job", max_retries=None, acks_late=True, reject_on_worker_lost=True)
+def run_job(self, job_id: str) -> str:
+    job = GenerationJob.objects.select_related("model").filter(pk=job_id).first()
+    if job is None or job.is_terminal:
+        return "ended"  # a redelivered or late message: nothing to do, and no Bedrock call
+    quota = quota_from_settings(settings)
+    grant = quota.acquire(job.model.model_id, limits_for(job.model.model_id, settings))
+    if not grant.granted:
+        # No token: hand the job back to the queue for when one will be free, without holding a worker.
+        raise self.retry(countdown=grant.wait_seconds + random.uniform(0, 0.05))  # noqa: S311
+    try:
+        job = services.job_start(job_id=job_id)
+        if job is None:
+            return "ended"
+        try:
+            _generate(job)
+        except (RetryableBedrockError, StorageUnavailable) as error:
+            code, message = _describe(error)
+            if job.attempts >= settings.ATELIER_JOB_MAX_ATTEMPTS:
+                services.job_fail(job_id=job_id, code=code, message=f"Gave up after {job.attempts} attempts: {message}")
+                return "failed"
+            services.job_note_retry(job_id=job_id, code=code, message=message)
+            raise self.retry(countdown=backoff_seconds(job.attempts)) from None
+        except FinalBedrockError as error:
+            services.job_fail(job_id=job_id, code=error.code, message=error.message)
+            return "failed"
+        except RequestInvalid as invalid:  # the catalog was narrowed after the job was queued
+            services.job_fail(job_id=job_id, code="invalid_request", message=str(invalid))
+            return "failed"
+        return services.job_finish(job_id=job_id).status
+    finally:
+        quota.release(job.model.model_id, grant.lease_id)
+
+
+def _describe(error: Exception) -> tuple[str, str]:
+    if isinstance(error, BedrockError):
+        return error.code, error.message
+    return "storage_unavailable", str(error)
+
+
+def _generate(job: GenerationJob) -> None:
+    """Make every Bedrock call the job needs, skipping calls whose images are already stored (a
+    retry after a crash does not pay twice for them), and store each image as it arrives."""
+    request = services.job_request(job)
+    per_call = bodies.images_per_call(request)
+    stored = set(Asset.objects.filter(job=job).values_list("index", flat=True))
+    for call_index, body in enumerate(bodies.build_calls(request)):
+        slots = range(call_index * per_call, (call_index + 1) * per_call)
+        if all(slot in stored for slot in slots):
+            continue
+        response = invoke(bedrock_client(), job.model.invoked_id, body)
+        result = bodies.parse_response(request.family, response.payload, requested=per_call)
+        if GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.CANCELLED).exists():
+            return  # cancelled while Bedrock worked: keep nothing
+        for offset, data in enumerate(result.images):
+            seed = result.seeds[offset] if result.seeds else request.seed
+            if request.family is Family.STABILITY and seed is None:
+                seed = body.get("seed")
+            asset_ingest(job=job, index=slots[offset], data=data, seed=seed)
+        services.job_record_call(
+            job_id=job.pk, request_id=response.request_id, filtered=result.filtered, reasons=result.filter_reasons
+        )
