@@ -5,12 +5,12 @@ import functools
 import logging
 import random
 
-from assets.storage import StorageUnavailable
 from celery import shared_task
 from django.conf import settings
 
 from assets.models import Asset
 from assets.services import asset_ingest
+from assets.storage import StorageUnavailable
 
 from . import services
 from .bedrock import bodies

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--task", default="TEXT_IMAGE", help="Task type, e.g. INPAINTING.")
         parser.add_argument("--prompt")
         parser.add_argument("--negative-prompt")
-        parser.add_argument("--n", type=int, default=1, help="Images (more than 5 makes a batch, up to 200).")
+        parser.add_argument("--n", type=int, help="Images (default 1; more than 5 makes a batch, up to 200).")
         parser.add_argument("--size", help="WIDTHxHEIGHT (Titan, Nova).")
         parser.add_argument("--aspect-ratio", help="Stability, e.g. 16:9.")
         parser.add_argument("--quality", choices=["standard", "premium"])
@@ -71,8 +71,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Job {job.status}."))
 
     def _raw(self, options) -> dict:
-        raw = {"task_type": options["task"], "n": options["n"]}
-        for name in ("prompt", "negative_prompt", "size", "aspect_ratio", "quality", "seed"):
+        raw = {"task_type": options["task"]}
+        for name in ("prompt", "negative_prompt", "n", "size", "aspect_ratio", "quality", "seed"):
             if options[name] is not None:
                 raw[name] = options[name]
         for name in IMAGE_OPTIONS:

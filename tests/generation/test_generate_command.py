@@ -1,0 +1,52 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from assets.models import Asset
+from generation.models import GenerationJob
+
+from ..processes import ROOT
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def generate(*args) -> str:
+    out = StringIO()
+    call_command("generate", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_generate_submits_waits_and_prints_the_assets(pipeline, tenant_a):
+    output = generate("--tenant", "acme", "--model", "amazon.nova-canvas-v1:0", "--prompt", "a kite without strings",
+                      "--n", "2", "--size", "512x512", "--seed", "5")  # fmt: skip
+
+    job = GenerationJob.objects.get()
+    assert job.status == GenerationJob.Status.SUCCEEDED
+    printed = {line.split()[1] for line in output.splitlines() if line.startswith("Asset ")}
+    assert printed == {str(pk) for pk in Asset.objects.filter(job=job).values_list("pk", flat=True)}
+    assert "[##############################] 2/2" in output
+    assert "Warning: The prompt contains 'without'" in output
+
+
+def test_generate_with_an_input_file(pipeline, tenant_a):
+    photo = str(ROOT / "tests/fixtures/photos/coffee.png")
+    titan = "amazon.titan-image-generator-v2:0"
+    output = generate("--tenant", "acme", "--model", titan, "--task", "BACKGROUND_REMOVAL", "--image", photo)
+
+    assert "Job succeeded." in output
+    assert Asset.objects.filter(kind=Asset.Kind.UPLOAD).count() == 1
+
+
+def test_generate_names_bad_fields_and_submits_nothing(pipeline, tenant_a):
+    with pytest.raises(CommandError, match="size"):
+        generate("--tenant", "acme", "--model", "amazon.titan-image-generator-v2:0", "--prompt", "x",
+                 "--size", "1000x1000")  # fmt: skip
+    assert not GenerationJob.objects.exists()
+
+
+def test_generate_fails_loudly_when_the_job_fails(pipeline, tenant_a):
+    pipeline.emulator.configure(fault="access-denied")
+
+    with pytest.raises(CommandError, match="AccessDeniedException"):
+        generate("--tenant", "acme", "--model", "amazon.nova-canvas-v1:0", "--prompt", "x", "--size", "512x512")
