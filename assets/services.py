@@ -53,17 +53,15 @@ def _store(*, tenant: Tenant, data: bytes) -> dict:
 def asset_ingest(*, job, index: int, data: bytes, seed: int | None) -> Asset:
     """Store image `index` of a job, once: a retried or redelivered task finds the slot taken and
     gets the same Asset back. Its lineage parents are the job's source assets."""
-    existing = Asset.objects.filter(job=job, index=index).first()
-    if existing is not None:
-        return existing
-    fields = _store(tenant=job.tenant, data=data)
+    fields = _store(tenant=job.tenant, data=data)  # content-addressed: writing it again changes nothing
     try:
         with transaction.atomic():
-            asset = Asset(tenant=job.tenant, project=job.project, job=job, index=index, seed=seed, **fields)
-            asset.full_clean(validate_constraints=False)
-            asset.save()
-            asset.parents.set(job.source_assets.all())
-    except IntegrityError:
+            asset = Asset.objects.create(
+                tenant=job.tenant, project=job.project, job=job, index=index, seed=seed, **fields
+            )
+            if job.input_assets:
+                asset.parents.set(job.source_assets.all())
+    except IntegrityError:  # the slot is taken: a redelivered task stored it already
         return Asset.objects.get(job=job, index=index)
     return asset
 

@@ -176,7 +176,7 @@ def make_thumbnail(data: bytes, max_side: int = 256) -> bytes:
         image = image.convert("RGBA" if has_alpha else "RGB")
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
         out = io.BytesIO()
-        image.save(out, format="WEBP", quality=80, method=4)
+        image.save(out, format="WEBP", quality=80, method=1)  # method 1: a quarter of the time, near the size
         return out.getvalue()
 
 

@@ -4,11 +4,16 @@ Why this design. Bedrock's quotas are per account and model, so every worker on 
 allowance; the state lives in Redis, the one thing all workers share. One Lua script takes a rate token AND a
 concurrency slot, or neither, in one atomic step: no worker can see a half-taken quota, and a refused call
 consumes nothing. The script reads the clock with ``redis.call('TIME')``, so machines whose clocks disagree still
-agree on one timeline. The rate limit is a token bucket holding ``burst`` tokens (1 by default, so no window of
-any length sees more than the RPM) and refilling at rpm/60 tokens per second. A concurrency slot is a lease: a
-lease id in a sorted set, scored by its expiry. A worker releases its lease when its call ends; a worker that dies
-never does, so expired leases are dropped before counting and its slot comes back after ``lease_seconds``.
-Both keys carry a TTL, so an idle model leaves nothing behind.
+agree on one timeline.
+
+The rate limit is a token bucket holding ``burst`` tokens and refilling at rpm/60 tokens per second. The default,
+1.25, is one call plus a quarter token of slack: the slack absorbs the milliseconds between a token falling due
+and a requeued job taking it (with exactly 1, a full bucket wastes its refill meanwhile and the achieved rate
+falls short of the RPM), while no window of any length sees more than the RPM plus one call.
+
+A concurrency slot is a lease: a lease id in a sorted set, scored by its expiry. A worker releases its lease when
+its call ends; a worker that dies never does, so expired leases are dropped before counting and its slot comes
+back after ``lease_seconds``. Both keys carry a TTL, so an idle model leaves nothing behind.
 
 A refusal says how long to wait: for a token, until the next token is due; for a slot, until the earliest lease
 expires, but at most ``CONCURRENCY_RETRY_SECONDS``, because leases are nearly always released long before they
@@ -82,7 +87,7 @@ return {1, '0'}
 class QuotaLimits:
     rpm: int
     concurrency: int
-    burst: int = 1
+    burst: float = 1.25
 
     def __post_init__(self):
         if self.rpm < 1 or self.concurrency < 1 or self.burst < 1:
@@ -183,7 +188,7 @@ def limits_for(model_id: str, settings) -> QuotaLimits:
         **getattr(settings, "ATELIER_QUOTA_OVERRIDES", {}).get(model_id, {}),
     }
     # The dicts come from env JSON, where "60" and 60 are equally likely.
-    return QuotaLimits(**{name: int(value) for name, value in merged.items()})
+    return QuotaLimits(**{name: float(value) if name == "burst" else int(value) for name, value in merged.items()})
 
 
 _local_quota = LocalQuota()

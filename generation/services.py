@@ -127,7 +127,7 @@ def _fill_from_source_asset(tenant: Tenant, raw: dict, source_asset_id) -> None:
     if asset is None:
         raise ApplicationError("invalid", "source_asset: no such asset.", fields={"source_asset": ["No such asset."]})
     task = raw.get("task_type") or Task.TEXT_IMAGE
-    field = SOURCE_ASSET_FIELD.get(task) if task in Task.__members__ else None
+    field = SOURCE_ASSET_FIELD.get(task) if isinstance(task, str) and task in Task.__members__ else None
     if field is None or raw.get(field):
         reason = f"{task} takes no source asset here" if field is None else f"give either {field} or source_asset"
         raise ApplicationError("invalid", f"source_asset: {reason}.", fields={"source_asset": [reason.capitalize()]})
@@ -218,7 +218,8 @@ def _create_job(*, tenant, actor, project, model, request, total, fingerprint, i
             parent=parent,
             queue=GenerationJob.Queue.BATCH,
         )
-        child.source_assets.set(source_ids)
+        if source_ids:
+            child.source_assets.set(source_ids)
         _enqueue_on_commit(child)
     return parent
 
@@ -275,14 +276,19 @@ def job_request(job: GenerationJob) -> ImageRequest:
 # Lifecycle moves. Each locks the row, checks the move is allowed, and saves.
 
 
-def _locked(job_id) -> GenerationJob:
-    return GenerationJob.objects.select_for_update().select_related("model", "tenant", "project").get(pk=job_id)
+def _locked(job_id, *, with_related: bool = False) -> GenerationJob:
+    # Lock the job row only (`of`): locking the joined model, tenant and project rows too would
+    # make every worker queue behind one another, and deadlock.
+    queryset = GenerationJob.objects.select_for_update(of=("self",))
+    if with_related:
+        queryset = queryset.select_related("model", "tenant", "project")
+    return queryset.get(pk=job_id)
 
 
 @transaction.atomic
 def job_start(*, job_id) -> GenerationJob | None:
     """queued/running → running, counting the attempt. None when the job has ended."""
-    job = _locked(job_id)
+    job = _locked(job_id, with_related=True)
     if job.is_terminal:
         return None
     job.status = Status.RUNNING
@@ -294,15 +300,28 @@ def job_start(*, job_id) -> GenerationJob | None:
     return job
 
 
+@dataclass(frozen=True)
+class CallRecord:
+    """What one Bedrock call answered that must outlive a retry."""
+
+    request_id: str | None
+    filtered: int
+    reasons: list[str]
+
+
+def _apply_call(job: GenerationJob, record: CallRecord) -> None:
+    if record.request_id:
+        job.bedrock_request_ids = [*job.bedrock_request_ids, record.request_id]
+    job.images_filtered += record.filtered
+    if record.reasons:
+        job.error_message = "; ".join(dict.fromkeys(record.reasons))
+
+
 @transaction.atomic
-def job_record_call(*, job_id, request_id: str | None, filtered: int, reasons: list[str]) -> None:
-    """Progress that must survive a retry: which Bedrock calls answered and what they withheld."""
+def job_record_call(*, job_id, record: CallRecord) -> None:
+    """Progress of a job that makes several calls: which answered and what they withheld."""
     job = _locked(job_id)
-    if request_id:
-        job.bedrock_request_ids = [*job.bedrock_request_ids, request_id]
-    job.images_filtered += filtered
-    if reasons:
-        job.error_message = "; ".join(dict.fromkeys(reasons))
+    _apply_call(job, record)
     job.save(update_fields=["bedrock_request_ids", "images_filtered", "error_message", "updated_at"])
 
 
@@ -317,12 +336,14 @@ def job_note_retry(*, job_id, code: str, message: str) -> None:
 
 
 @transaction.atomic
-def job_finish(*, job_id) -> GenerationJob:
+def job_finish(*, job_id, images_stored: int, last_call: CallRecord | None = None) -> GenerationJob:
     """running → succeeded, partially_filtered (some images withheld) or failed (all withheld)."""
     job = _locked(job_id)
     if job.is_terminal:
         return job
-    job.images_returned = Asset.objects.filter(job=job).count()
+    if last_call is not None:
+        _apply_call(job, last_call)
+    job.images_returned = images_stored
     if job.images_returned == 0:
         job.status, job.error_code = Status.FAILED, "content_filtered"
         job.error_message = job.error_message or "Bedrock's content filter withheld every image."
@@ -352,10 +373,14 @@ def job_fail(*, job_id, code: str, message: str) -> GenerationJob:
 @transaction.atomic
 def job_cancel(*, tenant: Tenant, job: GenerationJob, actor: Actor) -> GenerationJob:
     """Stop a job that has not ended; a batch stops its children that have not ended."""
+    # Children before their parent, as a finishing child locks them: the same order, no deadlock.
+    children = list(
+        job.children.select_for_update(of=("self",)).exclude(status__in=GenerationJob.TERMINAL).order_by("pk")
+    )
     job = _locked(job.pk)
     if job.is_terminal:
         raise ApplicationError("job_finished", f"The job has already ended ({job.status}).", status_code=409)
-    for child in job.children.select_for_update().exclude(status__in=GenerationJob.TERMINAL):
+    for child in children:
         _cancel(child)
     _cancel(job)
     audit_event_record(tenant=tenant, actor=actor, verb="job.cancelled", target=job)

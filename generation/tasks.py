@@ -7,6 +7,7 @@ import random
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from assets.models import Asset
 from assets.services import asset_ingest
@@ -52,8 +53,8 @@ def run_job(self, job_id: str) -> str:
         if job is None:
             return "ended"
         try:
-            _generate(job)
-        except (RetryableBedrockError, StorageUnavailable) as error:
+            images_stored, last_call = _generate(job)
+        except (RetryableBedrockError, StorageUnavailable, OperationalError, InterfaceError) as error:
             code, message = _describe(error)
             if job.attempts >= settings.ATELIER_JOB_MAX_ATTEMPTS:
                 services.job_fail(job_id=job_id, code=code, message=f"Gave up after {job.attempts} attempts: {message}")
@@ -66,7 +67,11 @@ def run_job(self, job_id: str) -> str:
         except RequestInvalid as invalid:  # the catalog was narrowed after the job was queued
             services.job_fail(job_id=job_id, code="invalid_request", message=str(invalid))
             return "failed"
-        return services.job_finish(job_id=job_id).status
+        except Exception as error:  # a bug must end the job with its reason, not strand it
+            logger.exception("job %s failed unexpectedly", job_id)
+            services.job_fail(job_id=job_id, code="internal_error", message=f"{type(error).__name__}: {error}")
+            return "failed"
+        return services.job_finish(job_id=job_id, images_stored=images_stored, last_call=last_call).status
     finally:
         quota.release(job.model.model_id, grant.lease_id)
 
@@ -74,28 +79,38 @@ def run_job(self, job_id: str) -> str:
 def _describe(error: Exception) -> tuple[str, str]:
     if isinstance(error, BedrockError):
         return error.code, error.message
-    return "storage_unavailable", str(error)
+    if isinstance(error, StorageUnavailable):
+        return "storage_unavailable", str(error)
+    return "database_unavailable", str(error)
 
 
-def _generate(job: GenerationJob) -> None:
+def _generate(job: GenerationJob) -> tuple[int, services.CallRecord | None]:
     """Make every Bedrock call the job needs, skipping calls whose images are already stored (a
-    retry after a crash does not pay twice for them), and store each image as it arrives."""
+    retry after a crash does not pay twice for them), and store each image as it arrives. Returns
+    how many images the job holds, and the last call's record, which job_finish saves with the
+    outcome (one write instead of two)."""
     request = services.job_request(job)
     per_call = bodies.images_per_call(request)
-    stored = set(Asset.objects.filter(job=job).values_list("index", flat=True))
-    for call_index, body in enumerate(bodies.build_calls(request)):
+    calls = bodies.build_calls(request)
+    stored = set(Asset.objects.filter(job=job).values_list("index", flat=True)) if job.attempts > 1 else set()
+    last = None
+    for call_index, body in enumerate(calls):
         slots = range(call_index * per_call, (call_index + 1) * per_call)
         if all(slot in stored for slot in slots):
             continue
         response = invoke(bedrock_client(), job.model.invoked_id, body)
         result = bodies.parse_response(request.family, response.payload, requested=per_call)
         if GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.CANCELLED).exists():
-            return  # cancelled while Bedrock worked: keep nothing
+            return len(stored), None  # cancelled while Bedrock worked: keep nothing
         for offset, data in enumerate(result.images):
             seed = result.seeds[offset] if result.seeds else request.seed
             if request.family is Family.STABILITY and seed is None:
                 seed = body.get("seed")
             asset_ingest(job=job, index=slots[offset], data=data, seed=seed)
-        services.job_record_call(
-            job_id=job.pk, request_id=response.request_id, filtered=result.filtered, reasons=result.filter_reasons
-        )
+            stored.add(slots[offset])
+        record = services.CallRecord(response.request_id, result.filtered, result.filter_reasons)
+        if call_index < len(calls) - 1:
+            services.job_record_call(job_id=job.pk, record=record)
+        else:
+            last = record
+    return len(stored), last

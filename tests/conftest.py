@@ -185,6 +185,7 @@ WORKER_PIPELINE_ENV = {
 @pytest.fixture
 def pipeline(settings, moto_s3, bedrock_emulator, celery_worker_process):
     """This test process pointed at the same S3 and emulator as the worker, with the emulator reset."""
+    from .processes import EmulatorControl
     from .s3 import s3_client, s3_settings
 
     s3_settings(settings, moto_s3.proxy.url, moto_s3.bucket)
@@ -196,30 +197,3 @@ def pipeline(settings, moto_s3, bedrock_emulator, celery_worker_process):
         emulator=emulator, s3=s3_client(moto_s3.url), bucket=moto_s3.bucket, proxy=moto_s3.proxy,
         worker=celery_worker_process,
     )  # fmt: skip
-
-
-class EmulatorControl:
-    """The emulator's test hooks over HTTP."""
-
-    def __init__(self, url: str):
-        self.url = url
-
-    def _call(self, path: str, body: dict | None = None) -> dict:
-        import urllib.request
-
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST" if data is not None else "GET")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def reset(self) -> None:
-        self._call("/emulator/reset", {})
-
-    def configure(self, **changes) -> None:
-        self._call("/emulator/config", changes)
-
-    def calls(self, model: str | None = None) -> list[dict]:
-        return [call for call in self._call("/emulator/calls")["calls"] if model in (None, call["model"])]
-
-    def invocations(self) -> int:
-        return self._call("/health")["invocations"]

@@ -1,11 +1,13 @@
 """Real processes for the tests: a Celery worker on the test database and Redis, and helpers to
 wait for them."""
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from django.db import connection
@@ -76,8 +78,6 @@ def free_port() -> int:
 
 
 def http_ok(url: str) -> bool:
-    import urllib.request
-
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
@@ -114,16 +114,17 @@ class WorkerHandle:
         self.name = name
         self.process = self._start()
 
+    @property
+    def node_name(self) -> str:
+        return f"{self.name}-{os.getpid()}@{socket.gethostname()}"
+
     def _start(self) -> subprocess.Popen:
         from config.celery_app import app
 
         process = start_worker(self.log_path, f"--hostname={self.name}-{os.getpid()}@%h", env=self.env)
         # Ready when it answers a ping addressed to it.
         wait_for(
-            lambda: (
-                process.poll() is not None
-                or app.control.ping(destination=[f"{self.name}-{os.getpid()}@{socket.gethostname()}"], timeout=0.5)
-            ),
+            lambda: process.poll() is not None or app.control.ping(destination=[self.node_name], timeout=0.5),
             60,
             f"the Celery worker\n{self.log_path.read_text()}",
         )
@@ -145,3 +146,28 @@ class WorkerHandle:
 
     def stop(self) -> None:
         stop(self.process)
+
+
+class EmulatorControl:
+    """The emulator's test hooks over HTTP."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def _call(self, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method="POST" if data is not None else "GET")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def reset(self) -> None:
+        self._call("/emulator/reset", {})
+
+    def configure(self, **changes) -> None:
+        self._call("/emulator/config", changes)
+
+    def calls(self, model: str | None = None) -> list[dict]:
+        return [call for call in self._call("/emulator/calls")["calls"] if model in (None, call["model"])]
+
+    def invocations(self) -> int:
+        return self._call("/health")["invocations"]

@@ -40,7 +40,7 @@ class BedrockError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
-        self.status = status
+        self.http_status = status
         self.request_id = request_id
 
 
