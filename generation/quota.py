@@ -6,10 +6,9 @@ concurrency slot, or neither, in one atomic step: no worker can see a half-taken
 consumes nothing. The script reads the clock with ``redis.call('TIME')``, so machines whose clocks disagree still
 agree on one timeline.
 
-The rate limit is a token bucket holding ``burst`` tokens and refilling at rpm/60 tokens per second. The default,
-1.25, is one call plus a quarter token of slack: the slack absorbs the milliseconds between a token falling due
-and a requeued job taking it (with exactly 1, a full bucket wastes its refill meanwhile and the achieved rate
-falls short of the RPM), while no window of any length sees more than the RPM plus one call.
+The rate limit is a token bucket holding ``burst`` tokens (1 by default, so no window of any length sees more
+than the RPM) and refilling at rpm/60 tokens per second. With one token a full bucket wastes its refill until
+someone takes it, so callers should come back on time: the wait a refusal returns is exact.
 
 A concurrency slot is a lease: a lease id in a sorted set, scored by its expiry. A worker releases its lease when
 its call ends; a worker that dies never does, so expired leases are dropped before counting and its slot comes
@@ -87,7 +86,7 @@ return {1, '0'}
 class QuotaLimits:
     rpm: int
     concurrency: int
-    burst: float = 1.25
+    burst: float = 1
 
     def __post_init__(self):
         if self.rpm < 1 or self.concurrency < 1 or self.burst < 1:

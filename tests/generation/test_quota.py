@@ -218,7 +218,7 @@ def test_redis_keys_expire_so_idle_models_leave_nothing(redis_client, prefix):
         redis_client.pttl(f"{prefix}:{{{MODEL}}}:bucket"),
         redis_client.pttl(f"{prefix}:{{{MODEL}}}:leases"),
     )
-    assert 0 < bucket <= 1_250 + 120_000  # refilled to the 1.25-token burst, a bucket is no different from none
+    assert 0 < bucket <= 1_000 + 120_000  # a full bucket is no different from no bucket
     assert 60_000 < leases <= 60_000 + 120_000  # past the last lease's expiry
 
 
@@ -228,7 +228,7 @@ def test_limits_for_merges_the_model_overrides():
         ATELIER_QUOTA_OVERRIDES={MODEL: {"rpm": "5", "burst": 2}},
     )
     assert limits_for(MODEL, settings) == QuotaLimits(rpm=5, concurrency=10, burst=2)
-    assert limits_for("other.model-v1", settings) == QuotaLimits(rpm=100, concurrency=10, burst=1.25)
+    assert limits_for("other.model-v1", settings) == QuotaLimits(rpm=100, concurrency=10, burst=1)
 
 
 def test_limits_must_be_positive():
