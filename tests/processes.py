@@ -85,24 +85,29 @@ def http_ok(url: str) -> bool:
         return False
 
 
-def start_emulator(log_path: Path, *flags: str) -> tuple[str, subprocess.Popen]:
-    """`python -m generation.emulator` on a free port, without Django settings: (URL, process)."""
+def start_server(argv: list[str], log_path: Path, health_path: str, what: str, env: dict | None = None):
+    """Run `argv` (ending in its own --port flag) until `health_path` answers 200: (URL, process)."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "generation.emulator", "--port", str(port), *flags],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [*argv, str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: http_ok(f"{url}/health") or process.poll() is not None, 30, "the emulator")
+        wait_for(lambda: http_ok(f"{url}{health_path}") or process.poll() is not None, 30, what)
     except AssertionError:
         stop(process)
         raise
     if process.poll() is not None:
-        raise AssertionError(f"the emulator exited: {log_path.read_text()}")
+        raise AssertionError(f"{what} exited: {log_path.read_text()}")
     return url, process
+
+
+def start_emulator(log_path: Path, *flags: str) -> tuple[str, subprocess.Popen]:
+    """`python -m generation.emulator` on a free port, without Django settings: (URL, process)."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    argv = [sys.executable, "-m", "generation.emulator", *flags, "--port"]
+    return start_server(argv, log_path, "/health", "the emulator", env=env)
 
 
 class WorkerHandle:

@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from .processes import ROOT, free_port, http_ok, stop, wait_for
+from .processes import free_port, start_server
 
 REGION = "us-east-1"
 ACCESS_KEY_ID = "testing"  # moto accepts any credentials
@@ -22,21 +22,8 @@ SECRET_ACCESS_KEY = "testing"
 
 def start_moto(log_path: Path) -> tuple[str, subprocess.Popen]:
     """`python -m moto.server` on a free loopback port: (endpoint URL, process)."""
-    port = free_port()
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: http_ok(f"{url}/moto-api/") or process.poll() is not None, 30, "the moto server")
-    except AssertionError:
-        stop(process)
-        raise
-    if process.poll() is not None:
-        raise AssertionError(f"the moto server exited: {log_path.read_text()}")
-    return url, process
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p"]
+    return start_server(argv, log_path, "/moto-api/", "the moto server")
 
 
 def s3_client(endpoint_url: str):

@@ -27,8 +27,7 @@ from storages.backends.s3 import S3Storage
 
 from assets import storage
 from assets.models import Asset, Project
-from tests.processes import stop
-from tests.s3 import FaultyProxy, make_bucket, s3_client, s3_settings, start_moto
+from tests.s3 import FaultyProxy, make_bucket, s3_client, s3_settings
 
 PHOTOS = Path(__file__).resolve().parent.parent / "fixtures" / "photos"
 COFFEE = (PHOTOS / "coffee.png").read_bytes()
@@ -41,13 +40,9 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def moto_server(tmp_path_factory):
-    url, process = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
-    try:
-        yield url
-    finally:
-        stop(process)
+@pytest.fixture
+def moto_server(moto_s3):
+    return moto_s3.url
 
 
 @pytest.fixture
