@@ -6,6 +6,7 @@ import hashlib
 import math
 import secrets
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from assets.models import Asset, Project
 from assets.services import asset_store_upload, project_get_default
-from assets.storage import read_object
+from assets.storage import StorageUnavailable, read_object
 from config.errors import ApplicationError
 from tenants.models import ApiKey, Tenant
 from tenants.services import Actor, audit_event_record
@@ -131,7 +132,8 @@ def _fill_from_source_asset(tenant: Tenant, raw: dict, source_asset_id) -> None:
     if field is None or raw.get(field):
         reason = f"{task} takes no source asset here" if field is None else f"give either {field} or source_asset"
         raise ApplicationError("invalid", f"source_asset: {reason}.", fields={"source_asset": [reason.capitalize()]})
-    data = read_object(asset.file_key)
+    with _storage_errors_as_503():
+        data = read_object(asset.file_key)
     raw[field] = [data] if field == "images" else data
 
 
@@ -158,7 +160,23 @@ def _fingerprint(tenant: Tenant, request: ImageRequest, total: int) -> str:
     return hashlib.sha256(f"{tenant.pk}:{request.fingerprint()}:{total}".encode()).hexdigest()
 
 
+@contextmanager
+def _storage_errors_as_503():
+    """Storage down while a request is taken: say so (503, nothing created), not a 500."""
+    try:
+        yield
+    except StorageUnavailable as error:
+        raise ApplicationError(
+            "storage_unavailable", f"File storage is unavailable; try again shortly. ({error})", status_code=503
+        ) from error
+
+
 def _store_inputs(tenant: Tenant, project: Project, request: ImageRequest) -> dict:
+    with _storage_errors_as_503():
+        return _store_each_input(tenant, project, request)
+
+
+def _store_each_input(tenant: Tenant, project: Project, request: ImageRequest) -> dict:
     inputs = {}
     for field in IMAGE_FIELDS:
         image = getattr(request, field)

@@ -295,3 +295,21 @@ def test_two_workers_never_exceed_the_models_rpm(api, pipeline, tmp_path):
     for start in times:  # any one-second window holds at most the rate (plus the one-token burst)
         assert sum(1 for t in times if start <= t < start + 1) <= per_second + 1
     assert times[-1] - times[0] >= (len(times) - 2) / per_second
+
+
+def test_storage_down_while_taking_a_request_is_a_503_and_creates_nothing(api, pipeline, settings):
+    from botocore.config import Config
+
+    settings.AWS_S3_CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=2)
+    settings.STORAGES = dict(settings.STORAGES)  # rebuild the storage with that client config
+    photo = (ROOT / "tests/fixtures/photos/coffee.png").read_bytes()
+    pipeline.proxy.down()
+
+    response = submit(
+        api, {"model": NOVA, "task_type": "BACKGROUND_REMOVAL", "image": base64.b64encode(photo).decode()}
+    )
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "storage_unavailable"
+    assert GenerationJob.objects.count() == 0 and Asset.objects.count() == 0
+    assert pipeline.emulator.invocations() == 0
