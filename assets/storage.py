@@ -171,7 +171,8 @@ def make_thumbnail(data: bytes, max_side: int = 256) -> bytes:
     """A WebP no larger than max_side on its long side, same aspect ratio; transparency is kept."""
     with Image.open(io.BytesIO(data)) as source:
         source.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale, much faster
-        image = ImageOps.exif_transpose(source)
+        # Only cameras' JPEGs carry an orientation; transposing copies the image, so skip it otherwise.
+        image = ImageOps.exif_transpose(source) if source.format == "JPEG" else source
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import DateTimeField, F, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from assets.models import Asset, Project
@@ -294,25 +295,31 @@ def job_request(job: GenerationJob) -> ImageRequest:
 # Lifecycle moves. Each locks the row, checks the move is allowed, and saves.
 
 
-def _locked(job_id, *, with_related: bool = False) -> GenerationJob:
-    # Lock the job row only (`of`): locking the joined model, tenant and project rows too would
-    # make every worker queue behind one another, and deadlock.
-    queryset = GenerationJob.objects.select_for_update(of=("self",))
-    if with_related:
-        queryset = queryset.select_related("model", "tenant", "project")
-    return queryset.get(pk=job_id)
+def _locked(job_id) -> GenerationJob:
+    # Lock the job row only: joining (and so locking) the model, tenant and project rows would make
+    # workers queue behind one another, and deadlock.
+    return GenerationJob.objects.select_for_update(of=("self",)).get(pk=job_id)
 
 
-@transaction.atomic
-def job_start(*, job_id) -> GenerationJob | None:
-    """queued/running → running, counting the attempt. None when the job has ended."""
-    job = _locked(job_id, with_related=True)
-    if job.is_terminal:
+def job_start(*, job: GenerationJob) -> GenerationJob | None:
+    """queued/running → running, counting the attempt. None when the job has ended.
+
+    One guarded UPDATE instead of select_for_update + save: the row lock the UPDATE takes makes
+    the check and the move one atomic step, and saves a round trip on every job."""
+    now = timezone.now()
+    moved = (
+        GenerationJob.objects.filter(pk=job.pk)
+        .exclude(status__in=GenerationJob.TERMINAL)
+        .update(
+            status=Status.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())),
+            updated_at=now,
+        )
+    )
+    if not moved:
         return None
-    job.status = Status.RUNNING
-    job.attempts += 1
-    job.started_at = job.started_at or timezone.now()
-    job.save(update_fields=["status", "attempts", "started_at", "updated_at"])
+    job.status, job.attempts, job.started_at = Status.RUNNING, job.attempts + 1, job.started_at or now
     if job.parent_id:
         _parent_mark_running(job.parent_id)
     return job

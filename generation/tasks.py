@@ -55,7 +55,7 @@ def backoff_seconds(attempt: int) -> float:
 
 @shared_task(bind=True, name="generation.run_job", max_retries=None, acks_late=True, reject_on_worker_lost=True)
 def run_job(self, job_id: str) -> str:
-    job = GenerationJob.objects.select_related("model").filter(pk=job_id).first()
+    job = GenerationJob.objects.select_related("model", "tenant", "project").filter(pk=job_id).first()
     if job is None or job.is_terminal:
         return "ended"  # a redelivered or late message: nothing to do, and no Bedrock call
     quota = quota_from_settings(settings)
@@ -65,7 +65,7 @@ def run_job(self, job_id: str) -> str:
         # holding a worker; the last few milliseconds are waited out in place (see _acquire).
         raise self.retry(countdown=max(0.0, grant.wait_seconds - QUOTA_WAIT_IN_PLACE_SECONDS / 2))
     try:
-        job = services.job_start(job_id=job_id)
+        job = services.job_start(job=job)
         if job is None:
             return "ended"
         try:
