@@ -1,6 +1,6 @@
 from django.db import models
 
-from tenants.models import TenantOwned
+from tenants.models import Tenant, TenantOwned
 
 from .money import usd_field
 
@@ -19,3 +19,52 @@ class Budget(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.tenant} {self.period} ${self.amount_usd}"
+
+
+class Price(models.Model):
+    """What one image costs: a model, a size tier, a quality, from a date on. Rows are never edited
+    once used: a new price is a new row with a later `effective_from`. A tenant's row is its
+    negotiated rate and wins over the list price."""
+
+    class TierRule(models.TextChoices):
+        MAX_PIXELS = "max_pixels", "width × height ≤ bound"
+        MAX_SIDE = "max_side", "both sides ≤ bound"
+        ANY = "any", "any size"
+
+    model = models.ForeignKey("generation.BedrockModel", on_delete=models.PROTECT, related_name="prices")
+    tier_rule = models.CharField(max_length=16, choices=TierRule.choices)
+    tier_bound = models.PositiveIntegerField(null=True, blank=True, help_text="Pixels or side length; empty for any.")
+    quality = models.CharField(max_length=16, default="standard")
+    unit_price_usd = usd_field()
+    effective_from = models.DateTimeField()
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="prices",
+        help_text="A negotiated rate for this tenant only.",
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model", "quality", "tier_rule", "tier_bound", "-effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(tier_rule="any", tier_bound__isnull=True)
+                | (~models.Q(tier_rule="any") & models.Q(tier_bound__isnull=False)),
+                name="price_tier_bound_matches_rule",
+            ),
+            models.CheckConstraint(condition=models.Q(unit_price_usd__gte=0), name="price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        tier = "any size" if self.tier_rule == self.TierRule.ANY else f"{self.tier_rule} ≤ {self.tier_bound}"
+        return f"{self.model_id} {self.quality} {tier}: ${self.unit_price_usd}"
+
+    def fits(self, width: int, height: int) -> bool:
+        if self.tier_rule == self.TierRule.MAX_PIXELS:
+            return width * height <= self.tier_bound
+        if self.tier_rule == self.TierRule.MAX_SIDE:
+            return max(width, height) <= self.tier_bound
+        return True
+
+    @property
+    def tier_key(self) -> tuple:
+        return (self.tenant_id, self.tier_rule, self.tier_bound)

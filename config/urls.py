@@ -8,6 +8,7 @@ api_v1 = [
     path("tenants/", include("tenants.api.urls")),
     path("tenants/<slug:tenant_slug>/", include("generation.api.urls")),
     path("tenants/<slug:tenant_slug>/", include("assets.api.urls")),
+    path("tenants/<slug:tenant_slug>/", include("billing.api.urls")),
 ]
 
 urlpatterns = [

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from billing.money import usd_field
 from tenants.models import TenantOwned
 
 from .bedrock.specs import Family, ModelSpec, Task
@@ -137,6 +138,8 @@ class GenerationJob(TenantOwned):
     images_returned = models.PositiveSmallIntegerField(default=0)
     images_filtered = models.PositiveSmallIntegerField(default=0)
     bedrock_request_ids = models.JSONField(default=list, blank=True)
+    unit_price_usd = usd_field(null=True, blank=True, help_text="The price per image this job was quoted.")
+    price = models.ForeignKey("billing.Price", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     warnings = models.JSONField(default=list, blank=True)
     fingerprint = models.CharField(max_length=64, db_index=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)

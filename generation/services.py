@@ -19,13 +19,14 @@ from django.utils import timezone
 from assets.models import Asset, Project
 from assets.services import asset_store_upload, project_get_default
 from assets.storage import StorageUnavailable, read_object
+from billing.pricing import Quote, price_quote
 from config.errors import ApplicationError
 from tenants.models import ApiKey, Tenant
 from tenants.services import Actor, audit_event_record
 
 from .bedrock.request import IMAGE_FIELDS, TASK_FIELDS, ImageRequest, validate_request
 from .bedrock.specs import MAX_IMAGES_PER_REQUEST, Family, Task
-from .catalog import request_validate
+from .catalog import ValidatedRequest, request_validate
 from .models import GenerationJob
 
 Status = GenerationJob.Status
@@ -65,13 +66,8 @@ def job_submit(
         if earlier is not None:
             return Submission(earlier, created=False)
     project = _project(tenant, project_id)
-    raw = dict(raw)
-    if source_asset_id is not None:
-        _fill_from_source_asset(tenant, raw, source_asset_id)
-    total = _images_asked(raw)
-    if "n" in raw:  # one request makes at most MAX_IMAGES_PER_REQUEST; a batch repeats it
-        raw["n"] = min(total, MAX_IMAGES_PER_REQUEST)
-    validated = request_validate(tenant=tenant, model_id=model_id, raw=raw)
+    validated, total = _prepare(tenant, model_id, raw, source_asset_id)
+    quote = _quote(tenant, validated, total)
     request, explicit_seed = validated.request, validated.request.seed is not None
     if not explicit_seed and "seed" in TASK_FIELDS[request.task]:
         request = request.with_seed(_random_seed(validated.model.spec()))
@@ -93,6 +89,7 @@ def job_submit(
             job = _create_job(
                 tenant=tenant, actor=actor, project=project, model=validated.model, request=request, total=total,
                 fingerprint=fingerprint, inputs=inputs, idempotency_key=idempotency_key, warnings=validated.warnings,
+                quote=quote,
             )  # fmt: skip
             audit_event_record(
                 tenant=tenant,
@@ -106,6 +103,31 @@ def job_submit(
             return Submission(GenerationJob.objects.for_tenant(tenant).get(idempotency_key=idempotency_key), False)
         raise
     return Submission(job, created=True)
+
+
+def job_quote(*, tenant: Tenant, model_id: str, raw: dict, source_asset_id=None) -> Quote:
+    """What a would-be job would cost: the same checks as job_submit, nothing created."""
+    validated, total = _prepare(tenant, model_id, raw, source_asset_id)
+    return _quote(tenant, validated, total)
+
+
+def _prepare(tenant: Tenant, model_id: str, raw: dict, source_asset_id) -> tuple[ValidatedRequest, int]:
+    """The request validated against the catalog, and how many images it asks for in all."""
+    raw = dict(raw)
+    if source_asset_id is not None:
+        _fill_from_source_asset(tenant, raw, source_asset_id)
+    total = _images_asked(raw)
+    if "n" in raw:  # one request makes at most MAX_IMAGES_PER_REQUEST; a batch repeats it
+        raw["n"] = min(total, MAX_IMAGES_PER_REQUEST)
+    return request_validate(tenant=tenant, model_id=model_id, raw=raw), total
+
+
+def _quote(tenant: Tenant, validated: ValidatedRequest, total: int) -> Quote:
+    width, height = validated.request.output_size
+    return price_quote(
+        model=validated.model, width=width, height=height, quality=validated.request.quality or "standard",
+        n=total, tenant=tenant,
+    )  # fmt: skip
 
 
 def _project(tenant: Tenant, project_id) -> Project:
@@ -195,11 +217,14 @@ def _requester(actor: Actor) -> dict:
     }
 
 
-def _create_job(*, tenant, actor, project, model, request, total, fingerprint, inputs, idempotency_key, warnings):
+def _create_job(
+    *, tenant, actor, project, model, request, total, fingerprint, inputs, idempotency_key, warnings, quote
+):
     width, height = request.output_size
     common = {
         "tenant": tenant, "project": project, "model": model, "task_type": request.task.value,
-        "quality": request.quality or "", "width": width, "height": height, **_requester(actor),
+        "quality": request.quality or "", "width": width, "height": height,
+        "unit_price_usd": quote.unit_price, "price": quote.price, **_requester(actor),
     }  # fmt: skip
     parent = GenerationJob.objects.create(
         **common,
@@ -269,6 +294,8 @@ def _record_duplicate(tenant, actor, project, original, idempotency_key, warning
         fingerprint=original.fingerprint,
         idempotency_key=idempotency_key or None,
         deduplicated_from=original,
+        unit_price_usd=original.unit_price_usd,
+        price=original.price,
         warnings=list(warnings),
         started_at=now,
         finished_at=now,

@@ -19,10 +19,25 @@ from tenants.permissions import CanCreate
 ENVELOPE_FIELDS = {"model", "project", "source_asset"}
 
 
+def job_body(data) -> dict:
+    """A job's JSON body, checked for what every job needs before the services see it."""
+    if not isinstance(data, dict):
+        raise ApplicationError("invalid", "Send a JSON object.")
+    if not data.get("model"):
+        message = "This field is required."
+        raise ApplicationError("invalid", f"model: {message}", fields={"model": [message]})
+    return dict(data.items())
+
+
+def image_request_fields(body: dict) -> dict:
+    return {key: value for key, value in body.items() if key not in ENVELOPE_FIELDS}
+
+
 class JobSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.model_id")
     project = serializers.UUIDField(source="project_id")
     prompt = serializers.SerializerMethodField()
+    unit_price = serializers.DecimalField(source="unit_price_usd", max_digits=18, decimal_places=6, read_only=True)
     error = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     children = serializers.SerializerMethodField()
@@ -32,6 +47,7 @@ class JobSerializer(serializers.ModelSerializer):
         model = GenerationJob
         fields = [
             "id", "status", "model", "task_type", "prompt", "n", "seed", "quality", "width", "height", "project",
+            "unit_price",
             "params", "attempts", "error", "images_requested", "images_returned", "images_filtered",
             "bedrock_request_ids", "warnings", "deduplicated_from", "parent", "progress", "children", "assets",
             "created_at", "started_at", "finished_at",
@@ -88,14 +104,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         return queryset
 
     def create(self, request, tenant_slug):
-        if not isinstance(request.data, dict):
-            raise ApplicationError("invalid", "Send a JSON object.")
-        body = dict(request.data.items())
-        model_id = body.get("model")
-        if not model_id:
-            raise ApplicationError(
-                "invalid", "model: This field is required.", fields={"model": ["This field is required."]}
-            )
+        body = job_body(request.data)
         key = request.headers.get("Idempotency-Key") or None
         if key and len(key) > 200:
             message = "At most 200 characters."
@@ -103,8 +112,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         submission = services.job_submit(
             tenant=self.tenant,
             actor=self.actor,
-            model_id=model_id,
-            raw={k: v for k, v in body.items() if k not in ENVELOPE_FIELDS},
+            model_id=body["model"],
+            raw=image_request_fields(body),
             project_id=body.get("project"),
             source_asset_id=body.get("source_asset"),
             idempotency_key=key,

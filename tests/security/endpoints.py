@@ -58,5 +58,6 @@ ENDPOINTS = [
     Endpoint("job-detail", "get", "/api/v1/tenants/{slug}/jobs/{id}/", 200, make_job),
     Endpoint("job-cancel", "post", "/api/v1/tenants/{slug}/jobs/{id}/cancel/", 200, make_job),
     Endpoint("asset-list", "get", "/api/v1/tenants/{slug}/assets/", 200),
+    Endpoint("estimate", "post", "/api/v1/tenants/{slug}/estimate/", 200, body=A_JOB),
     Endpoint("asset-detail", "get", "/api/v1/tenants/{slug}/assets/{id}/", 200, make_asset),
 ]

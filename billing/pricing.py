@@ -1,0 +1,56 @@
+"""The one function that prices images."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Q
+from django.utils import timezone
+
+from config.errors import ApplicationError
+from tenants.models import Tenant
+
+from .models import Price
+from .money import USD_QUANTUM
+
+
+@dataclass(frozen=True)
+class Quote:
+    unit_price: Decimal
+    n: int
+    total: Decimal
+    price: Price
+    currency: str = "USD"
+
+    def as_dict(self) -> dict:
+        return {
+            "currency": self.currency,
+            "unit_price": f"{self.unit_price:.6f}",
+            "n": self.n,
+            "total": f"{self.total:.6f}",
+            "price_id": self.price.pk,
+        }
+
+
+def price_quote(
+    *, model, width: int, height: int, quality: str, n: int, at: datetime | None = None, tenant: Tenant | None = None
+) -> Quote:
+    """The price of n images of width×height at `quality` on `model`, as of `at`: for each tier the
+    row in effect then (a tenant's negotiated row over the list price), and of the tiers the image
+    fits, the tightest."""
+    at = at or timezone.now()
+    rows = Price.objects.filter(model=model, quality=quality or "standard", effective_from__lte=at).filter(
+        Q(tenant__isnull=True) | Q(tenant=tenant)
+    )
+    in_effect: dict[tuple, Price] = {}
+    for row in rows.order_by("effective_from", "pk"):
+        in_effect[row.tier_key] = row  # later rows replace earlier ones of the same tier
+    fitting = [row for row in in_effect.values() if row.fits(width, height)]
+    negotiated = [row for row in fitting if row.tenant_id is not None]
+    candidates = negotiated or fitting
+    if not candidates:
+        message = f"No price is set for {model.model_id} at {width}x{height} {quality}; ask the platform operator."
+        raise ApplicationError("no_price", message, fields={"model": [message]})
+    price = min(candidates, key=lambda row: (row.tier_bound is None, row.tier_bound or 0))
+    unit_price = price.unit_price_usd.quantize(USD_QUANTUM)
+    return Quote(unit_price=unit_price, n=n, total=(unit_price * n).quantize(USD_QUANTUM), price=price)
