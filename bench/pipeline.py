@@ -64,10 +64,14 @@ def prepare_environment(media_root: Path) -> None:
 
 
 def bench_tenant():
+    from decimal import Decimal
+
+    from billing.services import budget_set_tenant_monthly
     from tenants.models import Role, Tenant
     from tenants.services import api_key_create, tenant_create
 
     tenant = Tenant.objects.filter(slug="bench").first() or tenant_create(slug="bench", name="Bench")
+    budget_set_tenant_monthly(tenant=tenant, amount_usd=Decimal("1000000"), actor=None)
     return tenant, api_key_create(tenant=tenant, name=f"bench {time.time()}", role=Role.CREATOR, actor=None)[1]
 
 

@@ -68,3 +68,40 @@ class Price(models.Model):
     @property
     def tier_key(self) -> tuple:
         return (self.tenant_id, self.tier_rule, self.tier_bound)
+
+
+class LedgerEntry(TenantOwned):
+    """Append-only money movements. A job's reservation holds its estimate; when the job ends the
+    images Bedrock returned are charged and the rest released. What a budget period has committed
+    is Σ reserve − Σ release + Σ adjust over its entries; never a counter edited in place."""
+
+    class Kind(models.TextChoices):
+        RESERVE = "reserve"
+        CHARGE = "charge"
+        RELEASE = "release"
+        ADJUST = "adjust"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    amount_usd = usd_field()
+    period_start = models.DateField(help_text="The budget period this entry counts in: its job's reservation month.")
+    project = models.ForeignKey("assets.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    job = models.ForeignKey(
+        "generation.GenerationJob", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    api_key = models.ForeignKey("tenants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["tenant", "period_start", "kind"], name="ledger_tenant_period_kind")]
+        constraints = [
+            # A job is reserved once and settled once, however often its task runs.
+            models.UniqueConstraint(
+                fields=["job", "kind"],
+                condition=models.Q(job__isnull=False) & ~models.Q(kind="adjust"),
+                name="ledger_one_entry_per_job_and_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ${self.amount_usd} ({self.tenant})"

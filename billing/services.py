@@ -1,11 +1,18 @@
+import datetime
+import zoneinfo
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
 
+from config.errors import ApplicationError
 from tenants.models import Tenant
 from tenants.services import Actor, audit_event_record
 
-from .models import Budget
+from .models import Budget, LedgerEntry
+from .money import USD_QUANTUM
 
 
 @transaction.atomic
@@ -25,3 +32,73 @@ def budget_set_tenant_monthly(*, tenant: Tenant, amount_usd: Decimal, actor: Act
         data={"period": budget.period, "from": str(previous) if previous is not None else None, "to": str(amount_usd)},
     )
     return budget
+
+
+def period_start_for(tenant: Tenant, at=None) -> datetime.date:
+    """The first day of the tenant's budget month that `at` falls in, in the tenant's time zone."""
+    local = timezone.localtime(at or timezone.now(), zoneinfo.ZoneInfo(tenant.timezone))
+    return local.date().replace(day=1)
+
+
+def committed_usd(*, tenant: Tenant, period_start: datetime.date) -> Decimal:
+    sums = dict(
+        LedgerEntry.objects.for_tenant(tenant)
+        .filter(period_start=period_start)
+        .values("kind")
+        .annotate(total=Sum("amount_usd"))
+        .values_list("kind", "total")
+    )
+    kinds = LedgerEntry.Kind
+    return (
+        sums.get(kinds.RESERVE, Decimal(0)) - sums.get(kinds.RELEASE, Decimal(0)) + sums.get(kinds.ADJUST, Decimal(0))
+    ).quantize(USD_QUANTUM)
+
+
+def budget_reserve(*, job, amount_usd: Decimal) -> LedgerEntry:
+    """Hold a job's estimate against its tenant's monthly budget, or refuse with 402. Call inside the
+    submitting transaction: the budget row is locked, so concurrent submissions queue here and the
+    sum they check includes every reservation committed before them."""
+    tenant = job.tenant
+    budget = Budget.objects.select_for_update().filter(tenant=tenant, period=Budget.Period.MONTHLY).first()
+    if budget is None:
+        raise BudgetExceeded(
+            f"No budget is set for {tenant.slug}: an admin must set a monthly budget before images can be made.",
+            estimate=amount_usd,
+            remaining={"tenant": Decimal(0)},
+        )
+    period = period_start_for(tenant)
+    remaining = (budget.amount_usd - committed_usd(tenant=tenant, period_start=period)).quantize(USD_QUANTUM)
+    if amount_usd > remaining:
+        raise BudgetExceeded(
+            f"This request would cost ${amount_usd:.6f}; the monthly budget has ${max(remaining, 0):.6f} left.",
+            estimate=amount_usd,
+            remaining={"tenant": max(remaining, Decimal(0))},
+        )
+    return LedgerEntry.objects.create(
+        tenant=tenant, kind=LedgerEntry.Kind.RESERVE, amount_usd=amount_usd, period_start=period,
+        project=job.project, job=job, api_key=job.requested_by_key,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def job_settle(*, job) -> None:
+    """Charge the images Bedrock returned and release the rest of the reservation; a failed or
+    cancelled job releases everything. Settling twice changes nothing."""
+    reserve = LedgerEntry.objects.filter(job=job, kind=LedgerEntry.Kind.RESERVE).first()
+    if reserve is None or LedgerEntry.objects.filter(job=job, kind=LedgerEntry.Kind.RELEASE).exists():
+        return
+    charged_images = 0
+    if job.status in ("succeeded", "partially_filtered"):
+        charged_images = job.images_returned + (job.images_filtered if settings.ATELIER_CHARGE_FILTERED_IMAGES else 0)
+    charge = min(reserve.amount_usd, (job.unit_price_usd or Decimal(0)) * charged_images).quantize(USD_QUANTUM)
+    common = {"tenant": job.tenant, "period_start": reserve.period_start, "project": job.project, "job": job,
+              "api_key": reserve.api_key}  # fmt: skip
+    if charge:
+        LedgerEntry.objects.create(kind=LedgerEntry.Kind.CHARGE, amount_usd=charge, **common)
+    LedgerEntry.objects.create(kind=LedgerEntry.Kind.RELEASE, amount_usd=reserve.amount_usd - charge, **common)
+
+
+class BudgetExceeded(ApplicationError):
+    def __init__(self, message: str, *, estimate: Decimal, remaining: dict[str, Decimal]):
+        super().__init__("budget_exceeded", message, status_code=402)
+        self.extra = {"estimate": f"{estimate:.6f}", "remaining": {k: f"{v:.6f}" for k, v in remaining.items()}}

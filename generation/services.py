@@ -20,6 +20,7 @@ from assets.models import Asset, Project
 from assets.services import asset_store_upload, project_get_default
 from assets.storage import StorageUnavailable, read_object
 from billing.pricing import Quote, price_quote
+from billing.services import budget_reserve, job_settle
 from config.errors import ApplicationError
 from tenants.models import ApiKey, Tenant
 from tenants.services import Actor, audit_event_record
@@ -85,12 +86,14 @@ def job_submit(
                     job = _record_duplicate(tenant, actor, project, original, idempotency_key, validated.warnings)
                     return Submission(job, created=True)
             inputs = _store_inputs(tenant, project, request)
-            # Billing reserves the estimated cost here, in this transaction (the billing issue).
-            job = _create_job(
+            job, to_run = _create_job(
                 tenant=tenant, actor=actor, project=project, model=validated.model, request=request, total=total,
                 fingerprint=fingerprint, inputs=inputs, idempotency_key=idempotency_key, warnings=validated.warnings,
                 quote=quote,
             )  # fmt: skip
+            budget_reserve(job=job, amount_usd=quote.total)  # 402, and the transaction undone, if it does not fit
+            for runnable in to_run:
+                _enqueue_on_commit(runnable)
             audit_event_record(
                 tenant=tenant,
                 actor=actor,
@@ -219,7 +222,8 @@ def _requester(actor: Actor) -> dict:
 
 def _create_job(
     *, tenant, actor, project, model, request, total, fingerprint, inputs, idempotency_key, warnings, quote
-):
+) -> tuple[GenerationJob, list[GenerationJob]]:
+    """The job, and the jobs that call Bedrock: itself, or a batch's children."""
     width, height = request.output_size
     common = {
         "tenant": tenant, "project": project, "model": model, "task_type": request.task.value,
@@ -243,10 +247,10 @@ def _create_job(
     ]
     parent.source_assets.set(source_ids)
     if parent.queue == GenerationJob.Queue.INTERACTIVE:
-        _enqueue_on_commit(parent)
-        return parent
+        return parent, [parent]
     # A batch: children of at most one request's worth of images, each with the next seed of the sweep.
     per_child = MAX_IMAGES_PER_REQUEST
+    children = []
     for offset in range(math.ceil(total / per_child)):
         count = min(per_child, total - offset * per_child)
         seed = None if request.seed is None else (request.seed + offset) % (model.seed_max + 1)
@@ -264,8 +268,8 @@ def _create_job(
         )
         if source_ids:
             child.source_assets.set(source_ids)
-        _enqueue_on_commit(child)
-    return parent
+        children.append(child)
+    return parent, children
 
 
 def _enqueue_on_commit(job: GenerationJob) -> None:
@@ -446,12 +450,15 @@ def _cancel(job: GenerationJob) -> None:
     job.images_returned = Asset.objects.filter(job=job).count()
     job.finished_at = timezone.now()
     job.save()
+    if job.parent_id is None:
+        job_settle(job=job)
 
 
 def _after_end(job: GenerationJob) -> None:
-    # Billing settles the job here: charge returned images, release the rest (the billing issue).
     if job.parent_id:
-        _parent_settle(job.parent_id)
+        _parent_settle(job.parent_id)  # a batch is reserved and settled as a whole, on its parent
+    else:
+        job_settle(job=job)
 
 
 def _parent_mark_running(parent_id) -> None:
@@ -482,4 +489,4 @@ def _parent_settle(parent_id) -> None:
         parent.status = Status.SUCCEEDED
     parent.finished_at = timezone.now()
     parent.save()
-    # Billing settles the batch's parent here as well (the billing issue).
+    job_settle(job=parent)

@@ -4,6 +4,7 @@ and stops at once, with the way to start them, when one is missing: it never ski
 import json
 import os
 import socket
+from decimal import Decimal
 from types import SimpleNamespace
 from urllib.parse import urlparse
 
@@ -44,14 +45,25 @@ def pytest_sessionstart(session):
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # no queued message or quota left from an earlier run
 
 
+TEST_BUDGET_USD = Decimal("1000")
+
+
+def _tenant_with_budget(slug: str, name: str):
+    from billing.services import budget_set_tenant_monthly
+
+    tenant = TenantFactory(slug=slug, name=name)
+    budget_set_tenant_monthly(tenant=tenant, amount_usd=TEST_BUDGET_USD, actor=None)
+    return tenant
+
+
 @pytest.fixture
 def tenant_a(db):
-    return TenantFactory(slug="acme", name="Acme")
+    return _tenant_with_budget("acme", "Acme")
 
 
 @pytest.fixture
 def tenant_b(db):
-    return TenantFactory(slug="globex", name="Globex")
+    return _tenant_with_budget("globex", "Globex")
 
 
 @pytest.fixture
@@ -193,7 +205,10 @@ def pipeline(settings, moto_s3, bedrock_emulator, celery_worker_process):
     emulator = EmulatorControl(bedrock_emulator)
     emulator.reset()
     moto_s3.proxy.up()
-    return SimpleNamespace(
+    yield SimpleNamespace(
         emulator=emulator, s3=s3_client(moto_s3.url), bucket=moto_s3.bucket, proxy=moto_s3.proxy,
         worker=celery_worker_process,
     )  # fmt: skip
+    # The emulator and the proxy outlive this test: leave no fault behind for the next one.
+    emulator.reset()
+    moto_s3.proxy.up()

@@ -154,6 +154,8 @@ ATELIER_JOB_MAX_ATTEMPTS = env.int("ATELIER_JOB_MAX_ATTEMPTS", default=6)
 ATELIER_RETRY_BACKOFF_SECONDS = env.float("ATELIER_RETRY_BACKOFF_SECONDS", default=2.0)  # doubles per attempt
 ATELIER_RETRY_BACKOFF_MAX_SECONDS = env.float("ATELIER_RETRY_BACKOFF_MAX_SECONDS", default=300.0)
 ATELIER_MAX_BATCH_IMAGES = 200
+# Images Bedrock's content filter withheld are not charged unless this says so.
+ATELIER_CHARGE_FILTERED_IMAGES = env.bool("ATELIER_CHARGE_FILTERED_IMAGES", default=False)
 ATELIER_QUOTA_DEFAULT = env.json("ATELIER_QUOTA_DEFAULT", default={"rpm": 100, "concurrency": 10})
 # Per model: {"amazon.nova-canvas-v1:0": {"rpm": 200, "concurrency": 20}}
 ATELIER_QUOTA_OVERRIDES = env.json("ATELIER_QUOTA_OVERRIDES", default={})

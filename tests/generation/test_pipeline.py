@@ -7,11 +7,13 @@ import hashlib
 import io
 import time
 import urllib.request
+from decimal import Decimal
 
 import pytest
 from PIL import Image
 
 from assets.models import Asset
+from billing.models import LedgerEntry
 from generation.models import GenerationJob
 from generation.tasks import run_job
 from tenants.models import Role
@@ -44,6 +46,10 @@ def finished(api, job_id: str, timeout: float = 60) -> dict:
     return wait_for(ended, timeout, f"job {job_id} to end", interval=0.2)
 
 
+def ledger(job_id) -> dict[str, Decimal]:
+    return {entry.kind: entry.amount_usd for entry in LedgerEntry.objects.filter(job_id=job_id)}
+
+
 def bucket_bytes(pipeline, key: str) -> bytes:
     return pipeline.s3.get_object(Bucket=pipeline.bucket, Key=key)["Body"].read()
 
@@ -58,6 +64,7 @@ def test_submit_to_images_in_the_bucket(api, pipeline, tenant_a):
     assert job["status"] == "succeeded"
     assert job["attempts"] == 1 and len(job["bedrock_request_ids"]) == 1
     assert len(job["assets"]) == 2
+    assert ledger(job["id"]) == {"reserve": Decimal("0.08"), "charge": Decimal("0.08"), "release": Decimal("0")}
     assert pipeline.emulator.invocations() == 1
     for asset in job["assets"]:
         row = Asset.objects.get(pk=asset["id"])
@@ -196,6 +203,13 @@ def test_content_filtered_images_end_partially_filtered_or_failed(api, pipeline)
     assert (partial["status"], partial["images_returned"], partial["images_filtered"]) == ("partially_filtered", 2, 2)
     assert "content filters" in partial["error"]["message"]
     assert (nothing["status"], nothing["error"]["code"], nothing["assets"]) == ("failed", "content_filtered", [])
+    # Titan 512² standard is $0.008 an image: withheld images are released, not charged.
+    assert ledger(partial["id"]) == {
+        "reserve": Decimal("0.032"),
+        "charge": Decimal("0.016"),
+        "release": Decimal("0.016"),
+    }
+    assert ledger(nothing["id"]) == {"reserve": Decimal("0.008"), "release": Decimal("0.008")}
 
 
 def test_a_final_bedrock_error_fails_at_once(api, pipeline):
