@@ -5,20 +5,68 @@ from tenants.models import Tenant, TenantOwned
 from .money import usd_field
 
 
+def default_alert_thresholds() -> list[int]:
+    return [50, 80, 100]
+
+
 class Budget(TenantOwned):
-    """How much a tenant may spend per period. Enforcement arrives with the billing issue."""
+    """A monthly spending limit, in the tenant's time zone: the tenant's own, a project's, or one
+    API key's cap (so one integration cannot drain the tenant). A job needs room in every budget
+    it falls under."""
 
     class Period(models.TextChoices):
         MONTHLY = "monthly", "Monthly (tenant's time zone)"
 
     period = models.CharField(max_length=16, choices=Period.choices, default=Period.MONTHLY)
     amount_usd = usd_field()
+    project = models.ForeignKey(
+        "assets.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="budgets"
+    )
+    api_key = models.ForeignKey(
+        "tenants.ApiKey", null=True, blank=True, on_delete=models.CASCADE, related_name="budgets"
+    )
+    alert_thresholds = models.JSONField(default=default_alert_thresholds, help_text="Percent of the amount.")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "period"], name="budget_one_per_tenant_period")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "period"],
+                condition=models.Q(project__isnull=True, api_key__isnull=True),
+                name="budget_one_tenant_budget_per_period",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "project", "period"],
+                condition=models.Q(project__isnull=False),
+                name="budget_one_per_project_and_period",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "api_key", "period"],
+                condition=models.Q(api_key__isnull=False),
+                name="budget_one_per_api_key_and_period",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(project__isnull=True) | models.Q(api_key__isnull=True),
+                name="budget_is_for_a_project_or_a_key_not_both",
+            ),
+            models.CheckConstraint(condition=models.Q(amount_usd__gte=0), name="budget_not_negative"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.tenant} {self.period} ${self.amount_usd}"
+        return f"{self.tenant} {self.scope} {self.period} ${self.amount_usd}"
+
+    @property
+    def scope(self) -> str:
+        if self.project_id:
+            return "project"
+        return "api_key" if self.api_key_id else "tenant"
+
+    def entries_filter(self) -> models.Q:
+        """The ledger entries this budget counts."""
+        if self.project_id:
+            return models.Q(project_id=self.project_id)
+        if self.api_key_id:
+            return models.Q(api_key_id=self.api_key_id)
+        return models.Q()
 
 
 class Price(models.Model):

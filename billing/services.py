@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from config.errors import ApplicationError
@@ -15,21 +15,35 @@ from .models import Budget, LedgerEntry
 from .money import USD_QUANTUM
 
 
-@transaction.atomic
 def budget_set_tenant_monthly(*, tenant: Tenant, amount_usd: Decimal, actor: Actor) -> Budget:
-    budget = Budget.objects.select_for_update().filter(tenant=tenant, period=Budget.Period.MONTHLY).first()
+    return budget_set_monthly(tenant=tenant, amount_usd=amount_usd, actor=actor)
+
+
+@transaction.atomic
+def budget_set_monthly(*, tenant: Tenant, amount_usd: Decimal, actor: Actor, project=None, api_key=None) -> Budget:
+    """Set the monthly budget of the tenant, or of one of its projects or API keys (a cap)."""
+    budget = (
+        Budget.objects.select_for_update()
+        .filter(tenant=tenant, period=Budget.Period.MONTHLY, project=project, api_key=api_key)
+        .first()
+    )
     previous = budget.amount_usd if budget else None
     if budget is None:
-        budget = Budget(tenant=tenant, period=Budget.Period.MONTHLY, amount_usd=amount_usd)
+        budget = Budget(tenant=tenant, period=Budget.Period.MONTHLY, project=project, api_key=api_key)
     budget.amount_usd = amount_usd
-    budget.full_clean()
+    budget.full_clean(validate_constraints=False)
     budget.save()
     audit_event_record(
         tenant=tenant,
         actor=actor,
         verb="budget.set",
         target=budget,
-        data={"period": budget.period, "from": str(previous) if previous is not None else None, "to": str(amount_usd)},
+        data={
+            "scope": budget.scope,
+            "period": budget.period,
+            "from": str(previous) if previous is not None else None,
+            "to": str(amount_usd),
+        },
     )
     return budget
 
@@ -40,39 +54,57 @@ def period_start_for(tenant: Tenant, at=None) -> datetime.date:
     return local.date().replace(day=1)
 
 
-def committed_usd(*, tenant: Tenant, period_start: datetime.date) -> Decimal:
-    sums = dict(
-        LedgerEntry.objects.for_tenant(tenant)
-        .filter(period_start=period_start)
-        .values("kind")
-        .annotate(total=Sum("amount_usd"))
-        .values_list("kind", "total")
-    )
+def committed_usd(*, tenant: Tenant, period_start: datetime.date, budget: Budget | None = None) -> Decimal:
+    """What a period has committed: reserved less released plus adjustments; for one budget's
+    scope (a project, an API key) when given."""
+    entries = LedgerEntry.objects.for_tenant(tenant).filter(period_start=period_start)
+    if budget is not None:
+        entries = entries.filter(budget.entries_filter())
+    sums = dict(entries.values("kind").annotate(total=Sum("amount_usd")).values_list("kind", "total").order_by())
     kinds = LedgerEntry.Kind
     return (
         sums.get(kinds.RESERVE, Decimal(0)) - sums.get(kinds.RELEASE, Decimal(0)) + sums.get(kinds.ADJUST, Decimal(0))
     ).quantize(USD_QUANTUM)
 
 
+def budgets_for_job(job) -> list[Budget]:
+    """Every budget a job falls under — its tenant's, its project's, its API key's — locked, in pk order
+    (one fixed order for every submission, so concurrent ones cannot deadlock)."""
+    scopes = Q(project=None, api_key=None) | Q(project=job.project_id)
+    if job.requested_by_key_id:
+        scopes |= Q(api_key=job.requested_by_key_id)
+    return list(
+        Budget.objects.select_for_update()
+        .filter(tenant=job.tenant, period=Budget.Period.MONTHLY)
+        .filter(scopes)
+        .order_by("pk")
+    )
+
+
 def budget_reserve(*, job, amount_usd: Decimal) -> LedgerEntry:
-    """Hold a job's estimate against its tenant's monthly budget, or refuse with 402. Call inside the
-    submitting transaction: the budget row is locked, so concurrent submissions queue here and the
-    sum they check includes every reservation committed before them."""
+    """Hold a job's estimate against every budget it falls under, or refuse with 402. Call inside
+    the submitting transaction: the budget rows are locked, so concurrent submissions queue here
+    and the sums they check include every reservation committed before them."""
     tenant = job.tenant
-    budget = Budget.objects.select_for_update().filter(tenant=tenant, period=Budget.Period.MONTHLY).first()
-    if budget is None:
+    budgets = budgets_for_job(job)
+    if not any(budget.scope == "tenant" for budget in budgets):
         raise BudgetExceeded(
             f"No budget is set for {tenant.slug}: an admin must set a monthly budget before images can be made.",
             estimate=amount_usd,
             remaining={"tenant": Decimal(0)},
         )
     period = period_start_for(tenant)
-    remaining = (budget.amount_usd - committed_usd(tenant=tenant, period_start=period)).quantize(USD_QUANTUM)
-    if amount_usd > remaining:
+    remaining = {
+        budget.scope: max(
+            (budget.amount_usd - committed_usd(tenant=tenant, period_start=period, budget=budget)), Decimal(0)
+        ).quantize(USD_QUANTUM)
+        for budget in budgets
+    }
+    short = [scope for scope, left in remaining.items() if amount_usd > left]
+    if short:
+        which = ", ".join(f"the {scope} budget has ${remaining[scope]:.6f} left" for scope in short)
         raise BudgetExceeded(
-            f"This request would cost ${amount_usd:.6f}; the monthly budget has ${max(remaining, 0):.6f} left.",
-            estimate=amount_usd,
-            remaining={"tenant": max(remaining, Decimal(0))},
+            f"This request would cost ${amount_usd:.6f}; {which}.", estimate=amount_usd, remaining=remaining
         )
     return LedgerEntry.objects.create(
         tenant=tenant, kind=LedgerEntry.Kind.RESERVE, amount_usd=amount_usd, period_start=period,

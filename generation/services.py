@@ -91,9 +91,6 @@ def job_submit(
                 fingerprint=fingerprint, inputs=inputs, idempotency_key=idempotency_key, warnings=validated.warnings,
                 quote=quote,
             )  # fmt: skip
-            budget_reserve(job=job, amount_usd=quote.total)  # 402, and the transaction undone, if it does not fit
-            for runnable in to_run:
-                _enqueue_on_commit(runnable)
             audit_event_record(
                 tenant=tenant,
                 actor=actor,
@@ -101,6 +98,10 @@ def job_submit(
                 target=job,
                 data={"model": validated.model.model_id, "task": request.task.value, "images": total},
             )
+            # Last, so the budget rows stay locked for as short a time as can be: 402 undoes it all.
+            budget_reserve(job=job, amount_usd=quote.total)
+            for runnable in to_run:
+                _enqueue_on_commit(runnable)
     except IntegrityError:
         if idempotency_key:  # a concurrent request with the same key won the race: answer with its job
             return Submission(GenerationJob.objects.for_tenant(tenant).get(idempotency_key=idempotency_key), False)

@@ -132,3 +132,32 @@ def test_reconciliation_proves_the_ledger_and_names_a_drifting_job(tenant_a):
     with pytest.raises(CommandError, match="1 of 2 finished jobs drift"):
         call_command("reconcile_ledger", stdout=out)
     assert f"job {broken.pk}" in out.getvalue() and "drift 0.040000" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_job_needs_room_in_its_project_budget_and_its_keys_cap_too(tenant_a, api_key, client_as):
+    from billing.services import budget_set_monthly
+    from tenants.models import ApiKey
+
+    from ..factories import make_project
+
+    spring = make_project(tenant_a)
+    budget_set_monthly(tenant=tenant_a, project=spring, amount_usd=Decimal("0.050000"), actor=None)
+    secret = api_key(tenant_a, Role.CREATOR)
+    budget_set_monthly(tenant=tenant_a, api_key=ApiKey.objects.get(), amount_usd=Decimal("0.100000"), actor=None)
+    client = client_as(key=secret)
+
+    with mock.patch("generation.services._enqueue_on_commit"):
+        in_spring = client.post("/api/v1/tenants/acme/jobs/", {"model": NOVA, **A_REQUEST, "project": str(spring.pk)},
+                                format="json")  # fmt: skip
+        over_project = client.post("/api/v1/tenants/acme/jobs/",
+                                   {"model": NOVA, **A_REQUEST, "project": str(spring.pk)}, format="json")  # fmt: skip
+        elsewhere = client.post("/api/v1/tenants/acme/jobs/", {"model": NOVA, **A_REQUEST}, format="json")
+        over_key = client.post("/api/v1/tenants/acme/jobs/", {"model": NOVA, **A_REQUEST}, format="json")
+
+    assert (in_spring.status_code, over_project.status_code, elsewhere.status_code) == (201, 402, 201)
+    assert over_project.json()["error"]["remaining"]["project"] == "0.010000"
+    assert over_key.status_code == 402
+    assert over_key.json()["error"]["remaining"] == {"tenant": "999.920000", "api_key": "0.020000"}
+    assert "api_key budget has $0.020000 left" in over_key.json()["error"]["message"]
+    assert GenerationJob.objects.count() == 2
