@@ -30,3 +30,21 @@ def ledger_drift(*, tenant_slug: str | None = None) -> tuple[list[dict], int]:
                  "released": released, "drift": drift}
             )  # fmt: skip
     return drifting, len(reserved_jobs)
+
+
+def job_cost(job) -> Decimal | None:
+    """What a job was charged, once it is settled; None before. A repeat of a seeded job costs 0."""
+    if job.deduplicated_from_id:
+        return Decimal(0)
+    if job.parent_id:
+        return None  # a batch is charged as a whole: its parent carries the cost
+    kinds = dict(
+        LedgerEntry.objects.filter(job=job)
+        .values("kind")
+        .annotate(total=Sum("amount_usd"))
+        .values_list("kind", "total")
+        .order_by()
+    )
+    if LedgerEntry.Kind.RELEASE not in kinds:
+        return None
+    return kinds.get(LedgerEntry.Kind.CHARGE, Decimal(0))

@@ -141,6 +141,7 @@ class GenerationJob(TenantOwned):
     unit_price_usd = usd_field(null=True, blank=True, help_text="The price per image this job was quoted.")
     price = models.ForeignKey("billing.Price", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     warnings = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True, help_text="Free campaign tags; spend groups by them.")
     fingerprint = models.CharField(max_length=64, db_index=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")

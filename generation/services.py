@@ -59,6 +59,7 @@ def job_submit(
     project_id=None,
     source_asset_id=None,
     idempotency_key: str | None = None,
+    tags=None,
 ) -> Submission:
     """Every surface's way to ask for images: validate, deduplicate, create the job (a batch when
     more images are asked for than one request makes), and enqueue it once the transaction commits."""
@@ -67,6 +68,7 @@ def job_submit(
         if earlier is not None:
             return Submission(earlier, created=False)
     project = _project(tenant, project_id)
+    tags = _tags(tags)
     validated, total = _prepare(tenant, model_id, raw, source_asset_id)
     quote = _quote(tenant, validated, total)
     request, explicit_seed = validated.request, validated.request.seed is not None
@@ -89,7 +91,7 @@ def job_submit(
             job, to_run = _create_job(
                 tenant=tenant, actor=actor, project=project, model=validated.model, request=request, total=total,
                 fingerprint=fingerprint, inputs=inputs, idempotency_key=idempotency_key, warnings=validated.warnings,
-                quote=quote,
+                quote=quote, tags=tags,
             )  # fmt: skip
             audit_event_record(
                 tenant=tenant,
@@ -132,6 +134,24 @@ def _quote(tenant: Tenant, validated: ValidatedRequest, total: int) -> Quote:
         model=validated.model, width=width, height=height, quality=validated.request.quality or "standard",
         n=total, tenant=tenant,
     )  # fmt: skip
+
+
+MAX_TAGS, MAX_TAG_CHARS = 20, 50
+
+
+def _tags(tags) -> list[str]:
+    """Campaign tags: up to 20 distinct texts of 1–50 characters, kept in the order given."""
+    if tags in (None, ""):
+        return []
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise ApplicationError("invalid", "tags: give a list of texts.", fields={"tags": ["Give a list of texts."]})
+    cleaned = list(dict.fromkeys(tag.strip() for tag in tags))
+    if len(cleaned) > MAX_TAGS or any(not 1 <= len(tag) <= MAX_TAG_CHARS for tag in cleaned):
+        message = f"Up to {MAX_TAGS} tags of 1–{MAX_TAG_CHARS} characters."
+        raise ApplicationError("invalid", f"tags: {message}", fields={"tags": [message]})
+    return cleaned
 
 
 def _project(tenant: Tenant, project_id) -> Project:
@@ -222,14 +242,14 @@ def _requester(actor: Actor) -> dict:
 
 
 def _create_job(
-    *, tenant, actor, project, model, request, total, fingerprint, inputs, idempotency_key, warnings, quote
+    *, tenant, actor, project, model, request, total, fingerprint, inputs, idempotency_key, warnings, quote, tags
 ) -> tuple[GenerationJob, list[GenerationJob]]:
     """The job, and the jobs that call Bedrock: itself, or a batch's children."""
     width, height = request.output_size
     common = {
         "tenant": tenant, "project": project, "model": model, "task_type": request.task.value,
         "quality": request.quality or "", "width": width, "height": height,
-        "unit_price_usd": quote.unit_price, "price": quote.price, **_requester(actor),
+        "unit_price_usd": quote.unit_price, "price": quote.price, "tags": tags, **_requester(actor),
     }  # fmt: skip
     parent = GenerationJob.objects.create(
         **common,
@@ -299,6 +319,7 @@ def _record_duplicate(tenant, actor, project, original, idempotency_key, warning
         fingerprint=original.fingerprint,
         idempotency_key=idempotency_key or None,
         deduplicated_from=original,
+        tags=original.tags,
         unit_price_usd=original.unit_price_usd,
         price=original.price,
         warnings=list(warnings),

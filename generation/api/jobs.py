@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from assets.api.serializers import AssetSerializer
 from assets.selectors import job_assets
+from billing.selectors import job_cost
 from config.errors import ApplicationError
 from generation import services
 from generation.models import GenerationJob
@@ -16,7 +17,7 @@ from tenants.api.base import TenantScopedViewSet
 from tenants.permissions import CanCreate
 
 # Fields of a job request that are the job's envelope, not the image request itself.
-ENVELOPE_FIELDS = {"model", "project", "source_asset"}
+ENVELOPE_FIELDS = {"model", "project", "source_asset", "tags"}
 
 
 def job_body(data) -> dict:
@@ -38,6 +39,7 @@ class JobSerializer(serializers.ModelSerializer):
     project = serializers.UUIDField(source="project_id")
     prompt = serializers.SerializerMethodField()
     unit_price = serializers.DecimalField(source="unit_price_usd", max_digits=18, decimal_places=6, read_only=True)
+    cost = serializers.SerializerMethodField(help_text="What the job was charged, once settled.")
     error = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     children = serializers.SerializerMethodField()
@@ -47,7 +49,7 @@ class JobSerializer(serializers.ModelSerializer):
         model = GenerationJob
         fields = [
             "id", "status", "model", "task_type", "prompt", "n", "seed", "quality", "width", "height", "project",
-            "unit_price",
+            "unit_price", "cost", "tags",
             "params", "attempts", "error", "images_requested", "images_returned", "images_filtered",
             "bedrock_request_ids", "warnings", "deduplicated_from", "parent", "progress", "children", "assets",
             "created_at", "started_at", "finished_at",
@@ -56,6 +58,10 @@ class JobSerializer(serializers.ModelSerializer):
 
     def get_prompt(self, job) -> str:
         return job.params.get("prompt", "")
+
+    def get_cost(self, job) -> str | None:
+        cost = job_cost(job)
+        return None if cost is None else f"{cost:.6f}"
 
     def get_error(self, job) -> dict | None:
         return {"code": job.error_code, "message": job.error_message} if job.error_code else None
@@ -117,6 +123,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
             project_id=body.get("project"),
             source_asset_id=body.get("source_asset"),
             idempotency_key=key,
+            tags=body.get("tags"),
         )
         data = JobSerializer(submission.job, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK)

@@ -84,3 +84,18 @@ def test_a_project_or_source_asset_of_another_tenant_is_refused(tenant_a, tenant
     assert by_project.status_code == 400 and list(by_project.json()["error"]["fields"]) == ["project"]
     assert by_asset.status_code == 400 and list(by_asset.json()["error"]["fields"]) == ["source_asset"]
     assert GenerationJob.objects.count() == 0
+
+
+@pytest.mark.parametrize("tags", [["x" * 51], [f"t{i}" for i in range(21)], "", [""], [1, 2], {"a": 1}], ids=str)
+def test_bad_tags_are_refused_by_name(tenant_a, member, client_as, tags):
+    response = client_as(member(tenant_a, Role.CREATOR)).post(
+        "/api/v1/tenants/acme/jobs/",
+        {"model": NOVA, "prompt": "x", "width": 512, "height": 512, "tags": tags},
+        format="json",
+    )
+
+    if tags == "":
+        assert response.status_code == 201 and response.json()["tags"] == []  # empty means none
+    else:
+        assert response.status_code == 400 and list(response.json()["error"]["fields"]) == ["tags"]
+        assert GenerationJob.objects.count() == 0

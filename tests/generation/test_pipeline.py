@@ -55,9 +55,11 @@ def bucket_bytes(pipeline, key: str) -> bytes:
 
 
 def test_submit_to_images_in_the_bucket(api, pipeline, tenant_a):
-    response = submit(api, {"model": NOVA, "prompt": "a lighthouse", "width": 512, "height": 512, "n": 2, "seed": 42})
+    response = submit(api, {"model": NOVA, "prompt": "a lighthouse", "width": 512, "height": 512, "n": 2, "seed": 42,
+                            "tags": ["spring-sale", "hero"]})  # fmt: skip
     assert response.status_code == 201, response.json()
     assert response.json()["status"] == "queued" and response.json()["seed"] == 42
+    assert response.json()["cost"] is None and response.json()["unit_price"] == "0.040000"
 
     job = finished(api, response.json()["id"])
 
@@ -65,6 +67,7 @@ def test_submit_to_images_in_the_bucket(api, pipeline, tenant_a):
     assert job["attempts"] == 1 and len(job["bedrock_request_ids"]) == 1
     assert len(job["assets"]) == 2
     assert ledger(job["id"]) == {"reserve": Decimal("0.08"), "charge": Decimal("0.08"), "release": Decimal("0")}
+    assert (job["cost"], job["tags"]) == ("0.080000", ["spring-sale", "hero"])
     assert pipeline.emulator.invocations() == 1
     for asset in job["assets"]:
         row = Asset.objects.get(pk=asset["id"])
@@ -100,6 +103,7 @@ def test_a_seeded_repeat_returns_the_same_assets_without_calling_bedrock(api, pi
     assert repeat.status_code == 201
     assert repeat.json()["status"] == "succeeded"
     assert repeat.json()["deduplicated_from"] == original["id"]
+    assert (original["cost"], repeat.json()["cost"]) == ("0.008000", "0.000000")
     assert [a["id"] for a in repeat.json()["assets"]] == [a["id"] for a in original["assets"]]
     assert pipeline.emulator.invocations() == 1
 
