@@ -48,3 +48,16 @@ def job_cost(job) -> Decimal | None:
     if LedgerEntry.Kind.RELEASE not in kinds:
         return None
     return kinds.get(LedgerEntry.Kind.CHARGE, Decimal(0))
+
+
+def budget_status(budget, *, period_start) -> dict[str, Decimal]:
+    """The budget's month so far: charged (spent), still held by running jobs (reserved), and left."""
+    entries = LedgerEntry.objects.filter(tenant_id=budget.tenant_id, period_start=period_start).filter(
+        budget.entries_filter()
+    )
+    kinds = defaultdict(
+        Decimal, entries.values("kind").annotate(total=Sum("amount_usd")).values_list("kind", "total").order_by()
+    )
+    spent = kinds["charge"] + kinds["adjust"]
+    reserved = kinds["reserve"] - kinds["charge"] - kinds["release"]
+    return {"spent": spent, "reserved": reserved, "remaining": budget.amount_usd - spent - reserved}

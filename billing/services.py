@@ -134,3 +134,28 @@ class BudgetExceeded(ApplicationError):
     def __init__(self, message: str, *, estimate: Decimal, remaining: dict[str, Decimal]):
         super().__init__("budget_exceeded", message, status_code=402)
         self.extra = {"estimate": f"{estimate:.6f}", "remaining": {k: f"{v:.6f}" for k, v in remaining.items()}}
+
+
+@transaction.atomic
+def budget_update(*, budget: Budget, actor: Actor, amount_usd: Decimal | None = None, alert_thresholds=None) -> Budget:
+    before = {"amount": str(budget.amount_usd), "alert_thresholds": budget.alert_thresholds}
+    if amount_usd is not None:
+        budget.amount_usd = amount_usd
+    if alert_thresholds is not None:
+        budget.alert_thresholds = alert_thresholds
+    budget.save()
+    audit_event_record(
+        tenant=budget.tenant, actor=actor, verb="budget.changed", target=budget,
+        data={"scope": budget.scope, "from": before,
+              "to": {"amount": str(budget.amount_usd), "alert_thresholds": budget.alert_thresholds}},
+    )  # fmt: skip
+    return budget
+
+
+@transaction.atomic
+def budget_delete(*, budget: Budget, actor: Actor) -> None:
+    audit_event_record(
+        tenant=budget.tenant, actor=actor, verb="budget.deleted", target=budget,
+        data={"scope": budget.scope, "amount": str(budget.amount_usd)},
+    )  # fmt: skip
+    budget.delete()

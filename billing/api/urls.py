@@ -1,5 +1,10 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
+from .budgets import BudgetViewSet
 from .views import EstimateView
 
-urlpatterns = [path("estimate/", EstimateView.as_view(), name="estimate")]
+router = SimpleRouter()
+router.register("budgets", BudgetViewSet, basename="budget")
+
+urlpatterns = [path("estimate/", EstimateView.as_view(), name="estimate"), *router.urls]

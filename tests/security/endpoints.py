@@ -7,6 +7,7 @@ proves that a 404 elsewhere is the wall and not a broken endpoint."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from tenants.models import Membership, Role
 
@@ -29,6 +30,14 @@ class Endpoint:
 
 def a_member(tenant) -> Membership:
     return MembershipFactory(tenant=tenant, role=Role.VIEWER, user=UserFactory())
+
+
+def a_project_budget(tenant):
+    from billing.services import budget_set_monthly
+
+    from ..factories import make_project
+
+    return budget_set_monthly(tenant=tenant, project=make_project(tenant), amount_usd=Decimal("5"), actor=None)
 
 
 def an_api_key(tenant):
@@ -59,5 +68,10 @@ ENDPOINTS = [
     Endpoint("job-cancel", "post", "/api/v1/tenants/{slug}/jobs/{id}/cancel/", 200, make_job),
     Endpoint("asset-list", "get", "/api/v1/tenants/{slug}/assets/", 200),
     Endpoint("estimate", "post", "/api/v1/tenants/{slug}/estimate/", 200, body=A_JOB),
+    Endpoint("budget-list", "get", "/api/v1/tenants/{slug}/budgets/", 200),
+    Endpoint("budget-list", "post", "/api/v1/tenants/{slug}/budgets/", 400, body={"amount": "5"}),  # exists
+    Endpoint("budget-detail", "get", "/api/v1/tenants/{slug}/budgets/{id}/", 200, a_project_budget),
+    Endpoint("budget-detail", "patch", "/api/v1/tenants/{slug}/budgets/{id}/", 200, a_project_budget, {"amount": "9"}),
+    Endpoint("budget-detail", "delete", "/api/v1/tenants/{slug}/budgets/{id}/", 204, a_project_budget),
     Endpoint("asset-detail", "get", "/api/v1/tenants/{slug}/assets/{id}/", 200, make_asset),
 ]
