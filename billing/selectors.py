@@ -1,7 +1,9 @@
+import zoneinfo
 from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.utils import timezone
 
 from generation.models import GenerationJob
 
@@ -61,3 +63,43 @@ def budget_status(budget, *, period_start) -> dict[str, Decimal]:
     spent = kinds["charge"] + kinds["adjust"]
     reserved = kinds["reserve"] - kinds["charge"] - kinds["release"]
     return {"spent": spent, "reserved": reserved, "remaining": budget.amount_usd - spent - reserved}
+
+
+SPEND_GROUPS = {
+    "day": None,  # the charge's day in the tenant's time zone
+    "project": "project__name",
+    "model": "job__model__model_id",
+    "user": "job__requested_by_user__email",
+    "quality": "job__quality",
+    "api_key": "api_key__name",
+    "tag": None,  # a job's tags: a charge counts once under each of them
+}
+
+
+def spend_report(*, tenant, group_by: str, start, end) -> dict:
+    """Money charged (charges and adjustments) in [start, end), grouped; rows sorted by key."""
+    entries = (
+        LedgerEntry.objects.for_tenant(tenant)
+        .filter(kind__in=[LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.ADJUST], created_at__gte=start, created_at__lt=end)
+        .select_related("job", "job__model", "job__requested_by_user", "project", "api_key")
+    )
+    zone = zoneinfo.ZoneInfo(tenant.timezone)
+    rows: dict[str, dict] = defaultdict(lambda: {"spent": Decimal(0), "entries": 0})
+    for entry in entries:
+        if group_by == "day":
+            keys = [timezone.localtime(entry.created_at, zone).date().isoformat()]
+        elif group_by == "tag":
+            keys = (entry.job.tags if entry.job else []) or ["(untagged)"]
+        else:
+            value = entry
+            for part in SPEND_GROUPS[group_by].split("__"):
+                value = getattr(value, part, None) if value is not None else None
+            keys = [value or "(none)"]
+        for key in keys:
+            rows[key]["spent"] += entry.amount_usd
+            rows[key]["entries"] += 1
+    total = sum((entry.amount_usd for entry in entries), Decimal(0))
+    return {
+        "rows": [{"key": key, **values} for key, values in sorted(rows.items())],
+        "total": total,
+    }

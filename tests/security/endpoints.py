@@ -69,6 +69,9 @@ ENDPOINTS = [
     Endpoint("asset-list", "get", "/api/v1/tenants/{slug}/assets/", 200),
     Endpoint("estimate", "post", "/api/v1/tenants/{slug}/estimate/", 200, body=A_JOB),
     Endpoint("budget-list", "get", "/api/v1/tenants/{slug}/budgets/", 200),
+    Endpoint("ledger-list", "get", "/api/v1/tenants/{slug}/ledger/", 200),
+    Endpoint("spend", "get", "/api/v1/tenants/{slug}/spend/?group_by=model", 200),
+    Endpoint("spend-csv", "get", "/api/v1/tenants/{slug}/spend.csv", 200),
     Endpoint("budget-list", "post", "/api/v1/tenants/{slug}/budgets/", 400, body={"amount": "5"}),  # exists
     Endpoint("budget-detail", "get", "/api/v1/tenants/{slug}/budgets/{id}/", 200, a_project_budget),
     Endpoint("budget-detail", "patch", "/api/v1/tenants/{slug}/budgets/{id}/", 200, a_project_budget, {"amount": "9"}),
