@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
 from tenants.admin import TenantScopedAdmin
 
-from .models import Budget, Price
+from . import services
+from .models import Budget, LedgerEntry, Price
 
 
 @admin.register(Budget)
@@ -34,3 +36,43 @@ class PriceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
+
+
+class AdjustmentForm(forms.ModelForm):
+    class Meta:
+        model = LedgerEntry
+        fields = ["tenant", "project", "amount_usd", "reason"]
+        help_texts = {"amount_usd": "Negative for a credit.", "reason": "Required: why the adjustment is made."}
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why.")
+        if data.get("amount_usd") == 0:
+            self.add_error("amount_usd", "Must not be zero.")
+        return data
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(TenantScopedAdmin):
+    """The ledger is append-only: entries are read, and the only ones added here are adjustments."""
+
+    list_display = ["created_at", "tenant", "kind", "amount_usd", "period_start", "project", "job", "reason"]
+    list_filter = ["kind", "period_start"]
+    search_fields = ["reason", "job__id"]
+    form = AdjustmentForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in LedgerEntry._meta.fields] if obj else []
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        entry = services.ledger_adjust(
+            tenant=obj.tenant, amount_usd=obj.amount_usd, reason=obj.reason, actor=request.user, project=obj.project
+        )
+        obj.pk = entry.pk

@@ -159,3 +159,21 @@ def budget_delete(*, budget: Budget, actor: Actor) -> None:
         data={"scope": budget.scope, "amount": str(budget.amount_usd)},
     )  # fmt: skip
     budget.delete()
+
+
+@transaction.atomic
+def ledger_adjust(*, tenant: Tenant, amount_usd: Decimal, reason: str, actor: Actor, project=None) -> LedgerEntry:
+    """A credit (negative) or a correction (positive) on this month's spend, with its reason."""
+    if not reason.strip():
+        raise ApplicationError("invalid", "reason: say why.", fields={"reason": ["Say why."]})
+    if not amount_usd:
+        raise ApplicationError("invalid", "amount: must not be zero.", fields={"amount": ["Must not be zero."]})
+    entry = LedgerEntry.objects.create(
+        tenant=tenant, kind=LedgerEntry.Kind.ADJUST, amount_usd=amount_usd.quantize(USD_QUANTUM),
+        period_start=period_start_for(tenant), project=project, reason=reason.strip(),
+    )  # fmt: skip
+    audit_event_record(
+        tenant=tenant, actor=actor, verb="ledger.adjusted", target=entry,
+        data={"amount": f"{entry.amount_usd:.6f}", "reason": entry.reason},
+    )  # fmt: skip
+    return entry

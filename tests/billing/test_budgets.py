@@ -161,3 +161,26 @@ def test_a_job_needs_room_in_its_project_budget_and_its_keys_cap_too(tenant_a, a
     assert over_key.json()["error"]["remaining"] == {"tenant": "999.920000", "api_key": "0.020000"}
     assert "api_key budget has $0.020000 left" in over_key.json()["error"]["message"]
     assert GenerationJob.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_platform_staff_credit_a_tenant_in_the_admin_with_a_reason(tenant_a, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from tenants.models import AuditEvent
+
+    staff = get_user_model().objects.create_superuser("ops@atelier.test", "ops@atelier.test", "pw")
+    client.force_login(staff)
+    url = reverse("admin:billing_ledgerentry_add")
+    period = period_start_for(tenant_a)
+
+    missing_reason = client.post(url, {"tenant": tenant_a.pk, "amount_usd": "-5", "reason": " "})
+    credited = client.post(url, {"tenant": tenant_a.pk, "amount_usd": "-5", "reason": "Outage credit"})
+
+    assert missing_reason.status_code == 200  # the form again, with its error
+    assert credited.status_code == 302
+    entry = LedgerEntry.objects.get(tenant=tenant_a)
+    assert (entry.kind, entry.amount_usd, entry.reason) == ("adjust", Decimal("-5"), "Outage credit")
+    assert committed_usd(tenant=tenant_a, period_start=period) == Decimal("-5")
+    assert AuditEvent.objects.get(verb="ledger.adjusted").actor_user == staff
