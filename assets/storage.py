@@ -7,6 +7,7 @@ which makes writes idempotent and lets a retried ingest write again without harm
 import io
 import posixpath
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from boto3.exceptions import Boto3Error
@@ -102,42 +103,41 @@ def _size_or_none(key: str) -> int | None:
         return None
 
 
-def open_object(key: str):
-    """An open binary file for streaming `key`; the caller closes it. Missing: FileNotFoundError."""
+@contextmanager
+def _unavailable_as(action: str, key: str):
+    """Storage errors become StorageUnavailable (worth retrying); a missing key stays FileNotFoundError."""
     try:
-        return default_storage.open(key, "rb")
+        yield
     except FileNotFoundError:
         raise
     except _STORAGE_ERRORS as exc:
-        raise StorageUnavailable(f"Could not open {key!r}: {exc}") from exc
+        raise StorageUnavailable(f"Could not {action} {key!r}: {exc}") from exc
+
+
+def open_object(key: str):
+    """An open binary file for streaming `key`; the caller closes it. Missing: FileNotFoundError."""
+    with _unavailable_as("open", key):
+        return default_storage.open(key, "rb")
 
 
 def read_object(key: str) -> bytes:
     """The bytes under `key`. A missing key raises FileNotFoundError (not worth retrying)."""
-    try:
-        with default_storage.open(key, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise
-    except _STORAGE_ERRORS as exc:
-        raise StorageUnavailable(f"Could not read {key!r}: {exc}") from exc
+    with _unavailable_as("read", key), default_storage.open(key, "rb") as handle:
+        return handle.read()
 
 
 def delete_object(key: str) -> None:
     """Remove `key`; a key that is already gone is fine."""
     try:
-        default_storage.delete(key)
+        with _unavailable_as("delete", key):
+            default_storage.delete(key)
     except FileNotFoundError:
         return
-    except _STORAGE_ERRORS as exc:
-        raise StorageUnavailable(f"Could not delete {key!r}: {exc}") from exc
 
 
 def object_exists(key: str) -> bool:
-    try:
+    with _unavailable_as("look up", key):
         return default_storage.exists(key)
-    except _STORAGE_ERRORS as exc:
-        raise StorageUnavailable(f"Could not look up {key!r}: {exc}") from exc
 
 
 def object_modified_at(key: str) -> datetime:

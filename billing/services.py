@@ -15,6 +15,20 @@ from .models import Budget, LedgerEntry
 from .money import USD_QUANTUM
 
 
+def budget_create_monthly(
+    *, tenant: Tenant, amount_usd: Decimal, actor: Actor, project=None, api_key=None, alert_thresholds=None
+) -> Budget:
+    """A new monthly budget for the tenant, a project or an API key; one of each at most."""
+    if Budget.objects.for_tenant(tenant).filter(project=project, api_key=api_key).exists():
+        field = "project" if project else "api_key" if api_key else "non_field_errors"
+        message = "This budget exists already: change it with PATCH."
+        raise ApplicationError("invalid", message, fields={field: [message]})
+    budget = budget_set_monthly(tenant=tenant, amount_usd=amount_usd, actor=actor, project=project, api_key=api_key)
+    if alert_thresholds is not None:
+        budget = budget_update(budget=budget, actor=actor, alert_thresholds=alert_thresholds)
+    return budget
+
+
 def budget_set_tenant_monthly(*, tenant: Tenant, amount_usd: Decimal, actor: Actor) -> Budget:
     return budget_set_monthly(tenant=tenant, amount_usd=amount_usd, actor=actor)
 

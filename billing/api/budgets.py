@@ -75,19 +75,11 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
     def create(self, request, tenant_slug):
         data = BudgetCreateInput(data=request.data, context={"tenant": self.tenant})
         data.is_valid(raise_exception=True)
-        project, api_key = data.validated_data.get("project"), data.validated_data.get("api_key")
-        if Budget.objects.for_tenant(self.tenant).filter(project=project, api_key=api_key).exists():
-            field = "project" if project else "api_key" if api_key else "non_field_errors"
-            message = "This budget exists already: change it with PATCH."
-            raise serializers.ValidationError({field: [message]})
-        budget = services.budget_set_monthly(
-            tenant=self.tenant, actor=self.actor, amount_usd=data.validated_data["amount"], project=project,
-            api_key=api_key,
+        budget = services.budget_create_monthly(
+            tenant=self.tenant, actor=self.actor, amount_usd=data.validated_data["amount"],
+            project=data.validated_data.get("project"), api_key=data.validated_data.get("api_key"),
+            alert_thresholds=data.validated_data.get("alert_thresholds"),
         )  # fmt: skip
-        if "alert_thresholds" in data.validated_data:
-            budget = services.budget_update(
-                budget=budget, actor=self.actor, alert_thresholds=data.validated_data["alert_thresholds"]
-            )
         return Response(BudgetSerializer(budget).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, tenant_slug, pk):
