@@ -1,6 +1,7 @@
-"""What the budget's hard stop costs: job submissions per second with the reservation (budget
-rows locked, committed sum checked, ledger entry written) versus without, from 8 concurrent
-clients on PostgreSQL, side by side in one run. Target: the reservation costs ≤ 20 % throughput.
+"""What the budget's hard stop costs: job submissions per second with the reservation (ledger
+entry written, budget rows locked, their running figures checked and updated) versus without,
+from 8 concurrent client processes on PostgreSQL, side by side in one run. Target: the
+reservation costs ≤ 20 % throughput.
 
     .venv/bin/python bench/budget.py [--submissions 800] [--clients 8]
 
@@ -8,8 +9,8 @@ Needs PostgreSQL and Redis on localhost, like `make test` (database `atelier_ben
 """
 
 import argparse
+import multiprocessing
 import sys
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -22,37 +23,40 @@ from bench.pipeline import MODEL, SIZE, prepare_environment
 
 
 def run(tenant, submissions: int, clients: int, reserve: bool) -> float:
-    from django.db import connection
-
-    from generation.services import job_submit
+    """Submissions per second from `clients` processes (as a web server's workers would be), each
+    with its own database connection."""
+    from django.db import connections
 
     per_client = submissions // clients
-    start = threading.Barrier(clients + 1)
-    done = threading.Barrier(clients + 1)
+    start = multiprocessing.Barrier(clients + 1)
+    done = multiprocessing.Barrier(clients + 1)
 
     def client():
+        from generation.services import job_submit
+
         start.wait()
-        try:
-            for _ in range(per_client):
-                job_submit(tenant=tenant, actor=None, model_id=MODEL,
-                           raw={"prompt": "a bench mark", "width": SIZE, "height": SIZE})  # fmt: skip
-        finally:
-            connection.close()
-            done.wait()
+        for _ in range(per_client):
+            job_submit(tenant=tenant, actor=None, model_id=MODEL,
+                       raw={"prompt": "a bench mark", "width": SIZE, "height": SIZE})  # fmt: skip
+        connections.close_all()
+        done.wait()
 
     patches = [mock.patch("generation.services._enqueue_on_commit")]  # measure submission, not the queue
     if not reserve:
         patches.append(mock.patch("generation.services.budget_reserve"))
     for patch in patches:
         patch.start()
+    connections.close_all()  # each forked client opens its own
     try:
-        threads = [threading.Thread(target=client) for _ in range(clients)]
-        for thread in threads:
-            thread.start()
+        processes = [multiprocessing.get_context("fork").Process(target=client) for _ in range(clients)]
+        for process in processes:
+            process.start()
         start.wait()
         started = time.perf_counter()
         done.wait()
         seconds = time.perf_counter() - started
+        for process in processes:
+            process.join()
     finally:
         for patch in patches:
             patch.stop()

@@ -10,8 +10,31 @@ from .models import Budget, LedgerEntry, Price
 
 @admin.register(Budget)
 class BudgetAdmin(TenantScopedAdmin):
-    list_display = ["tenant", "period", "amount_usd", "updated_at"]
+    list_display = ["tenant", "project", "api_key", "period", "amount_usd", "committed_usd", "alert_thresholds"]
     list_filter = ["period"]
+    readonly_fields = ["period_start", "committed_usd", "alerted_percent"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A budget's scope is fixed once made: change the amount or the thresholds, or delete it.
+        return self.readonly_fields + (["tenant", "project", "api_key"] if obj else [])
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.budget_update(
+                budget=obj, actor=request.user, amount_usd=obj.amount_usd, alert_thresholds=obj.alert_thresholds
+            )
+        else:
+            obj.pk = services.budget_create_monthly(
+                tenant=obj.tenant, amount_usd=obj.amount_usd, actor=request.user, project=obj.project,
+                api_key=obj.api_key, alert_thresholds=obj.alert_thresholds,
+            ).pk  # fmt: skip
+
+    def delete_model(self, request, obj):
+        services.budget_delete(budget=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for budget in queryset:
+            services.budget_delete(budget=budget, actor=request.user)
 
 
 @admin.register(Price)

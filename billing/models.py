@@ -1,12 +1,26 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from tenants.models import Tenant, TenantOwned
 
 from .money import usd_field
 
+ALERT_THRESHOLD_RANGE = (1, 1000)  # percent of the amount: above 100 warns of an overrun by adjustments
+ALERT_THRESHOLDS_MAX = 10
+
 
 def default_alert_thresholds() -> list[int]:
     return [50, 80, 100]
+
+
+def validate_alert_thresholds(value) -> None:
+    low, high = ALERT_THRESHOLD_RANGE
+    if (
+        not isinstance(value, list)
+        or len(value) > ALERT_THRESHOLDS_MAX
+        or not all(isinstance(t, int) and not isinstance(t, bool) and low <= t <= high for t in value)
+    ):
+        raise ValidationError(f"A list of at most {ALERT_THRESHOLDS_MAX} whole percentages from {low} to {high}.")
 
 
 class Budget(TenantOwned):
@@ -25,7 +39,17 @@ class Budget(TenantOwned):
     api_key = models.ForeignKey(
         "tenants.ApiKey", null=True, blank=True, on_delete=models.CASCADE, related_name="budgets"
     )
-    alert_thresholds = models.JSONField(default=default_alert_thresholds, help_text="Percent of the amount.")
+    alert_thresholds = models.JSONField(
+        default=default_alert_thresholds, validators=[validate_alert_thresholds], help_text="Percent of the amount."
+    )
+    # This month's running figures, kept beside the ledger in the same transactions so a
+    # reservation reads one locked row instead of summing the month's entries. The ledger stays
+    # the truth: reconcile_ledger compares the two.
+    period_start = models.DateField(null=True, blank=True, editable=False, help_text="The month the figures are for.")
+    committed_usd = usd_field(default=0, editable=False, help_text="Reserved − released + adjusted this month.")
+    alerted_percent = models.PositiveSmallIntegerField(
+        default=0, editable=False, help_text="The highest alert threshold already sent this month."
+    )
 
     class Meta:
         constraints = [
@@ -59,6 +83,14 @@ class Budget(TenantOwned):
         if self.project_id:
             return "project"
         return "api_key" if self.api_key_id else "tenant"
+
+    def covers(self, *, project_id=None, api_key_id=None) -> bool:
+        """Whether money moved for this project and API key counts against this budget."""
+        if self.project_id:
+            return self.project_id == project_id
+        if self.api_key_id:
+            return self.api_key_id == api_key_id
+        return True
 
     def entries_filter(self) -> models.Q:
         """The ledger entries this budget counts."""

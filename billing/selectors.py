@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from generation.models import GenerationJob
 
-from .models import LedgerEntry
+from .models import Budget, LedgerEntry
 
 
 def ledger_drift(*, tenant_slug: str | None = None) -> tuple[list[dict], int]:
@@ -32,6 +32,22 @@ def ledger_drift(*, tenant_slug: str | None = None) -> tuple[list[dict], int]:
                  "released": released, "drift": drift}
             )  # fmt: skip
     return drifting, len(reserved_jobs)
+
+
+def budget_drift(*, tenant_slug: str | None = None) -> tuple[list[dict], int]:
+    """Budgets whose running figure for their month is not the ledger's sum: (drifting rows, budgets checked)."""
+    from .services import committed_usd
+
+    budgets = Budget.objects.exclude(period_start=None).select_related("tenant")
+    if tenant_slug:
+        budgets = budgets.filter(tenant__slug=tenant_slug)
+    drifting, checked = [], 0
+    for budget in budgets:
+        checked += 1
+        ledger = committed_usd(tenant=budget.tenant, period_start=budget.period_start, budget=budget)
+        if ledger != budget.committed_usd:
+            drifting.append({"budget": budget, "running": budget.committed_usd, "ledger": ledger})
+    return drifting, checked
 
 
 def job_cost(job) -> Decimal | None:

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from assets.models import Project
 from billing import services
-from billing.models import Budget
+from billing.models import ALERT_THRESHOLD_RANGE, ALERT_THRESHOLDS_MAX, Budget
 from billing.money import parse_usd
 from billing.selectors import budget_status
 from tenants.api.base import TenantScopedViewSet
@@ -40,7 +40,9 @@ class UsdField(serializers.Field):
 class BudgetInput(serializers.Serializer):
     amount = UsdField()
     alert_thresholds = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=1000), max_length=10, required=False
+        child=serializers.IntegerField(min_value=ALERT_THRESHOLD_RANGE[0], max_value=ALERT_THRESHOLD_RANGE[1]),
+        max_length=ALERT_THRESHOLDS_MAX,
+        required=False,
     )
 
 

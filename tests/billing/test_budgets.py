@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.db import connection
 
-from billing.models import LedgerEntry
+from billing.models import Budget, LedgerEntry
 from billing.services import budget_set_tenant_monthly, committed_usd, period_start_for
 from generation.models import GenerationJob
 from generation.services import job_cancel, job_submit
@@ -109,6 +109,7 @@ def test_200_concurrent_submissions_against_a_budget_for_100_accept_exactly_100(
     assert GenerationJob.objects.filter(tenant=tenant).count() == 100
     assert LedgerEntry.objects.filter(tenant=tenant, kind="reserve").count() == 100
     assert committed_usd(tenant=tenant, period_start=period_start_for(tenant)) == Decimal("4.000000")
+    assert Budget.objects.get(tenant=tenant).committed_usd == Decimal("4.000000")  # the running figure agrees
 
 
 @pytest.mark.django_db
@@ -124,14 +125,15 @@ def test_reconciliation_proves_the_ledger_and_names_a_drifting_job(tenant_a):
     job_cancel(tenant=tenant_a, job=broken, actor=None)
     out = StringIO()
     call_command("reconcile_ledger", stdout=out)
-    assert "2 finished jobs checked: the ledger balances" in out.getvalue()
+    assert "2 finished jobs and 1 budgets checked: the ledger balances" in out.getvalue()
 
     LedgerEntry.objects.filter(job=broken, kind="release").delete()  # as if a settlement were lost
 
     out = StringIO()
-    with pytest.raises(CommandError, match="1 of 2 finished jobs drift"):
+    with pytest.raises(CommandError, match="1 of 2 finished jobs and 1 of 1 budgets drift"):
         call_command("reconcile_ledger", stdout=out)
     assert f"job {broken.pk}" in out.getvalue() and "drift 0.040000" in out.getvalue()
+    assert "running figure 0.000000, ledger 0.040000" in out.getvalue()
 
 
 @pytest.mark.django_db

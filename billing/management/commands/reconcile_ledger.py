@@ -1,13 +1,14 @@
 """Prove the ledger: for every finished job, what was reserved was charged or released, to the
-cent. Prints each job that drifts and exits non-zero if any does."""
+cent; and every budget's running figure for its month is the ledger's sum. Prints what drifts and
+exits non-zero if anything does."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.selectors import ledger_drift
+from billing.selectors import budget_drift, ledger_drift
 
 
 class Command(BaseCommand):
-    help = "Check reserve = charge + release for every finished job; print any drift."
+    help = "Check reserve = charge + release for every finished job, and the budgets' running figures."
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", help="Only this tenant's jobs (slug).")
@@ -19,6 +20,17 @@ class Command(BaseCommand):
                 f"job {row['job_id']} ({row['tenant']}): reserved {row['reserved']:.6f}, "
                 f"charged {row['charged']:.6f}, released {row['released']:.6f}, drift {row['drift']:.6f}"
             )
-        if drifting:
-            raise CommandError(f"{len(drifting)} of {checked} finished jobs drift.")
-        self.stdout.write(f"{checked} finished jobs checked: the ledger balances to the cent.")
+        budgets_drifting, budgets_checked = budget_drift(tenant_slug=tenant)
+        for row in budgets_drifting:
+            self.stdout.write(
+                f"budget {row['budget']}: running figure {row['running']:.6f}, ledger {row['ledger']:.6f} "
+                f"for the month of {row['budget'].period_start:%Y-%m}"
+            )
+        if drifting or budgets_drifting:
+            raise CommandError(
+                f"{len(drifting)} of {checked} finished jobs and {len(budgets_drifting)} of {budgets_checked} "
+                "budgets drift."
+            )
+        self.stdout.write(
+            f"{checked} finished jobs and {budgets_checked} budgets checked: the ledger balances to the cent."
+        )
