@@ -52,15 +52,18 @@ def _store(*, tenant: Tenant, data: bytes) -> dict:
 
 def asset_ingest(*, job, index: int, data: bytes, seed: int | None) -> Asset:
     """Store image `index` of a job, once: a retried or redelivered task finds the slot taken and
-    gets the same Asset back. Its lineage parents are the job's source assets."""
+    gets the same Asset back. Its lineage parents are the job's source assets and the draft it finalizes."""
     fields = _store(tenant=job.tenant, data=data)  # content-addressed: writing it again changes nothing
     try:
         with transaction.atomic():
             asset = Asset.objects.create(
                 tenant=job.tenant, project=job.project, job=job, index=index, seed=seed, **fields
             )
-            if job.input_assets:
-                asset.parents.set(job.source_assets.all())
+            parents = list(job.source_assets.all()) if job.input_assets else []
+            if job.finalizes_id:
+                parents.append(job.finalizes_id)
+            if parents:
+                asset.parents.set(parents)
     except IntegrityError:  # the slot is taken: a redelivered task stored it already
         return Asset.objects.get(job=job, index=index)
     return asset

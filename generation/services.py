@@ -60,6 +60,7 @@ def job_submit(
     source_asset_id=None,
     idempotency_key: str | None = None,
     tags=None,
+    finalizes: Asset | None = None,
 ) -> Submission:
     """Every surface's way to ask for images: validate, deduplicate, create the job (a batch when
     more images are asked for than one request makes), and enqueue it once the transaction commits."""
@@ -91,7 +92,7 @@ def job_submit(
             job, to_run = _create_job(
                 tenant=tenant, actor=actor, project=project, model=validated.model, request=request, total=total,
                 fingerprint=fingerprint, inputs=inputs, idempotency_key=idempotency_key, warnings=validated.warnings,
-                quote=quote, tags=tags,
+                quote=quote, tags=tags, finalizes=finalizes,
             )  # fmt: skip
             audit_event_record(
                 tenant=tenant,
@@ -242,7 +243,20 @@ def _requester(actor: Actor) -> dict:
 
 
 def _create_job(
-    *, tenant, actor, project, model, request, total, fingerprint, inputs, idempotency_key, warnings, quote, tags
+    *,
+    tenant,
+    actor,
+    project,
+    model,
+    request,
+    total,
+    fingerprint,
+    inputs,
+    idempotency_key,
+    warnings,
+    quote,
+    tags,
+    finalizes=None,
 ) -> tuple[GenerationJob, list[GenerationJob]]:
     """The job, and the jobs that call Bedrock: itself, or a batch's children."""
     width, height = request.output_size
@@ -260,6 +274,7 @@ def _create_job(
         images_requested=total,
         fingerprint=fingerprint,
         idempotency_key=idempotency_key or None,
+        finalizes=finalizes,
         warnings=list(warnings),
         queue=GenerationJob.Queue.INTERACTIVE if total <= MAX_IMAGES_PER_REQUEST else GenerationJob.Queue.BATCH,
     )
@@ -335,6 +350,11 @@ def _record_duplicate(tenant, actor, project, original, idempotency_key, warning
 
 def job_request(job: GenerationJob) -> ImageRequest:
     """Rebuild the validated request a job stored, with its input images read back from storage."""
+    return validate_request(job.model.spec(), _stored_raw(job))
+
+
+def _stored_raw(job: GenerationJob) -> dict:
+    """The request a job stored, as raw fields, with its input images' bytes."""
     task = Task(job.params["task"])
     takes = TASK_FIELDS[task] - set(IMAGE_FIELDS) - {"images"}
     raw = {key: value for key, value in job.params.items() if key in takes} | {"task_type": task.value}
@@ -342,7 +362,56 @@ def job_request(job: GenerationJob) -> ImageRequest:
     keys = {str(pk): key for pk, key in Asset.objects.filter(pk__in=ids).values_list("pk", "file_key")}
     for field, value in job.input_assets.items():
         raw[field] = [read_object(keys[pk]) for pk in value] if isinstance(value, list) else read_object(keys[value])
-    return validate_request(job.model.spec(), raw)
+    return raw
+
+
+FINAL_QUALITY = "premium"
+
+
+def job_finalize(
+    *, tenant: Tenant, actor: Actor, asset: Asset, width=None, height=None, idempotency_key: str | None = None
+) -> Submission:
+    """Re-render a generated draft at premium quality, optionally larger, with the same model,
+    prompt, inputs and seed: a new job whose image is the draft's child, priced and budget-checked
+    like any other."""
+    job = asset.job
+    if job is None:
+        message = "Only a generated image can be finalized; this one was uploaded."
+        raise ApplicationError("invalid", f"asset: {message}", fields={"asset": [message]})
+    with _storage_errors_as_503():
+        raw = _stored_raw(job)
+    takes = TASK_FIELDS[Task(job.task_type)]
+    if "quality" not in takes or FINAL_QUALITY not in job.model.qualities:
+        message = f"{job.model.name} has no {FINAL_QUALITY} quality to finalize at."
+        raise ApplicationError("invalid", f"quality: {message}", fields={"quality": [message]})
+    raw |= {"quality": FINAL_QUALITY, "n": 1}
+    if "seed" in takes:
+        raw["seed"] = asset.seed
+    if width is not None or height is not None:
+        raw |= _final_size(asset, takes, width=width, height=height)
+    if job.quality == FINAL_QUALITY and (width or asset.width, height or asset.height) == (asset.width, asset.height):
+        raise ApplicationError(
+            "already_final", f"This image is already {FINAL_QUALITY} at {asset.width}×{asset.height}.", status_code=409
+        )
+    return job_submit(
+        tenant=tenant, actor=actor, model_id=job.model.model_id, raw=raw, project_id=asset.project_id,
+        idempotency_key=idempotency_key, tags=job.tags, finalizes=asset,
+    )  # fmt: skip
+
+
+def _final_size(asset: Asset, takes: set[str], *, width, height) -> dict:
+    """The size a final is rendered at: the draft's, or larger where named."""
+    size = {}
+    for field, value, drafted in (("width", width, asset.width), ("height", height, asset.height)):
+        if field not in takes:
+            message = "This kind of edit keeps its input's size."
+            raise ApplicationError("invalid", f"{field}: {message}", fields={field: [message]})
+        value = drafted if value is None else value
+        if not isinstance(value, int) or isinstance(value, bool) or value < drafted:
+            message = f"Give a whole number of pixels no smaller than the draft's {drafted}."
+            raise ApplicationError("invalid", f"{field}: {message}", fields={field: [message]})
+        size[field] = value
+    return size
 
 
 # Lifecycle moves. Each locks the row, checks the move is allowed, and saves.

@@ -30,6 +30,20 @@ def job_body(data) -> dict:
     return dict(data.items())
 
 
+def idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key") or None
+    if key and len(key) > 200:
+        message = "At most 200 characters."
+        raise ApplicationError("invalid", f"Idempotency-Key: {message}", fields={"Idempotency-Key": [message]})
+    return key
+
+
+def submission_response(submission, context) -> Response:
+    """201 with the new job; 200 with the first one when an Idempotency-Key is replayed."""
+    data = JobSerializer(submission.job, context=context).data
+    return Response(data, status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK)
+
+
 def image_request_fields(body: dict) -> dict:
     return {key: value for key, value in body.items() if key not in ENVELOPE_FIELDS}
 
@@ -51,7 +65,8 @@ class JobSerializer(serializers.ModelSerializer):
             "id", "status", "model", "task_type", "prompt", "n", "seed", "quality", "width", "height", "project",
             "unit_price", "cost", "tags",
             "params", "attempts", "error", "images_requested", "images_returned", "images_filtered",
-            "bedrock_request_ids", "warnings", "deduplicated_from", "parent", "progress", "children", "assets",
+            "bedrock_request_ids", "warnings", "deduplicated_from", "parent", "finalizes", "progress", "children",
+            "assets",
             "created_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
@@ -111,10 +126,6 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
 
     def create(self, request, tenant_slug):
         body = job_body(request.data)
-        key = request.headers.get("Idempotency-Key") or None
-        if key and len(key) > 200:
-            message = "At most 200 characters."
-            raise ApplicationError("invalid", f"Idempotency-Key: {message}", fields={"Idempotency-Key": [message]})
         submission = services.job_submit(
             tenant=self.tenant,
             actor=self.actor,
@@ -122,11 +133,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
             raw=image_request_fields(body),
             project_id=body.get("project"),
             source_asset_id=body.get("source_asset"),
-            idempotency_key=key,
+            idempotency_key=idempotency_key(request),
             tags=body.get("tags"),
         )
-        data = JobSerializer(submission.job, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK)
+        return submission_response(submission, self.get_serializer_context())
 
     @action(detail=True, methods=["post"])
     def cancel(self, request, tenant_slug, pk):

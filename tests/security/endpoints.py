@@ -40,6 +40,10 @@ def a_project_budget(tenant):
     return budget_set_monthly(tenant=tenant, project=make_project(tenant), amount_usd=Decimal("5"), actor=None)
 
 
+def a_generated_asset(tenant):
+    return make_asset(tenant, job=make_job(tenant), index=0, seed=1)
+
+
 def an_api_key(tenant):
     return make_api_key(tenant, Role.VIEWER)[0]
 
@@ -77,4 +81,5 @@ ENDPOINTS = [
     Endpoint("budget-detail", "patch", "/api/v1/tenants/{slug}/budgets/{id}/", 200, a_project_budget, {"amount": "9"}),
     Endpoint("budget-detail", "delete", "/api/v1/tenants/{slug}/budgets/{id}/", 204, a_project_budget),
     Endpoint("asset-detail", "get", "/api/v1/tenants/{slug}/assets/{id}/", 200, make_asset),
+    Endpoint("asset-finalize", "post", "/api/v1/tenants/{slug}/assets/{id}/finalize/", 201, a_generated_asset),
 ]
