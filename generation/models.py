@@ -149,6 +149,10 @@ class GenerationJob(TenantOwned):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="A repeat of this job's seeded request: its images are returned at no cost.",
     )  # fmt: skip
+    prompt_version = models.ForeignKey(
+        "assets.PromptVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
+    )
+    saved_seed = models.ForeignKey("assets.Seed", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     finalizes = models.ForeignKey(
         "assets.Asset", null=True, blank=True, on_delete=models.PROTECT, related_name="finals",
         help_text="The draft this job re-renders at premium quality; its image becomes the draft's child.",
