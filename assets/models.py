@@ -210,8 +210,13 @@ class Asset(TenantOwned):
         return f"image/{self.format}"
 
 
+class ReviewQuerySet(models.QuerySet):
+    def for_tenant(self, tenant) -> "ReviewQuerySet":
+        return self.filter(asset__tenant=tenant)
+
+
 class Review(models.Model):
-    """One decision on an asset: who, at which stage, what they said."""
+    """One decision on an asset: who, at which stage, what they said. Append-only."""
 
     class Decision(models.TextChoices):
         SUBMITTED = "submitted"
@@ -232,6 +237,8 @@ class Review(models.Model):
     stage = models.PositiveSmallIntegerField(null=True, blank=True)
     stage_name = models.CharField(max_length=100, blank=True)
     at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReviewQuerySet.as_manager()
 
     class Meta:
         ordering = ["asset", "at", "id"]

@@ -39,6 +39,15 @@ def roles_by_tenant(*, user, api_key: ApiKey | None) -> dict[int, str]:
     return {}
 
 
+def actor_role(*, tenant: Tenant, actor) -> str | None:
+    """The role a user or API key holds in the tenant; None for outsiders."""
+    if isinstance(actor, ApiKey):
+        return actor.role if actor.tenant_id == tenant.pk else None
+    if isinstance(actor, AbstractBaseUser):
+        return Membership.objects.filter(tenant=tenant, user=actor).values_list("role", flat=True).first()
+    return None
+
+
 def tenant_access(*, slug: str, user, api_key: ApiKey | None) -> tuple[Tenant, str]:
     """The tenant and the caller's role in it. Missing tenant, foreign tenant, or a key of another
     tenant: the same 404, so nobody learns which tenants exist."""

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from assets import storage
-from assets.models import Asset
+from assets.models import Asset, Review
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -10,17 +10,30 @@ class AssetSerializer(serializers.ModelSerializer):
     parents = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
+    prompt = serializers.SerializerMethodField()
+    created_by = serializers.SerializerMethodField()
 
     class Meta:
         model = Asset
         fields = [
-            "id", "kind", "project", "job", "index", "width", "height", "format", "bytes", "sha256", "seed",
-            "parents", "download_url", "thumbnail_url", "created_at",
+            "id", "kind", "status", "review_stage", "title", "tags", "project", "job", "model", "prompt", "index",
+            "width", "height", "format", "bytes", "sha256", "phash", "seed", "parents", "created_by", "provenance",
+            "download_url", "thumbnail_url", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
+    def get_model(self, asset) -> str | None:
+        return asset.job.model.model_id if asset.job_id else None
+
+    def get_prompt(self, asset) -> str:
+        return asset.job.params.get("prompt", "") if asset.job_id else ""
+
+    def get_created_by(self, asset) -> str | None:
+        return asset.created_by.email if asset.created_by_id else None
+
     def get_parents(self, asset) -> list[str]:
-        return [str(pk) for pk in asset.parents.values_list("pk", flat=True)]
+        return [str(parent.pk) for parent in asset.parents.all()]
 
     def get_download_url(self, asset) -> str:
         filename = f"{asset.id}.{asset.format}"
@@ -34,3 +47,17 @@ class AssetSerializer(serializers.ModelSerializer):
     def _absolute(self, url: str) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None and url.startswith("/") else url
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    reviewer = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Review
+        fields = ["id", "asset", "decision", "stage", "stage_name", "comment", "reviewer", "at"]
+        read_only_fields = fields
+
+    def get_reviewer(self, review) -> str | None:
+        if review.reviewer_id:
+            return review.reviewer.email
+        return f"API key {review.reviewer_key.name}" if review.reviewer_key_id else None

@@ -1,8 +1,13 @@
 from rest_framework.routers import SimpleRouter
 
-from .views import AssetViewSet
+from .projects import ProjectViewSet, PromptViewSet, SeedViewSet
+from .views import AssetViewSet, ReviewViewSet
 
 router = SimpleRouter()
 router.register("assets", AssetViewSet, basename="asset")
+router.register("projects", ProjectViewSet, basename="project")
+router.register("prompts", PromptViewSet, basename="prompt")
+router.register("seeds", SeedViewSet, basename="seed")
+router.register("reviews", ReviewViewSet, basename="review")
 
 urlpatterns = router.urls

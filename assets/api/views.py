@@ -1,48 +1,145 @@
 import django_filters
+from django.db import connection
+from django.db.models import Q
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins
 from rest_framework.decorators import action
+from rest_framework.response import Response
 
-from assets.models import Asset
+from assets import review
+from assets.models import Asset, Review
+from assets.selectors import asset_lineage
 from config.errors import ApplicationError
+from config.pagination import Page
 from generation.api.jobs import idempotency_key, submission_response
 from generation.services import job_finalize
 from tenants.api.base import TenantScopedViewSet
-from tenants.permissions import CanCreate
+from tenants.permissions import CanCreate, CanReview, CanView
 
-from .serializers import AssetSerializer
+from .serializers import AssetSerializer, ReviewSerializer
 
 
 class AssetFilter(django_filters.FilterSet):
     project = django_filters.UUIDFilter(field_name="project_id")
     job = django_filters.UUIDFilter(field_name="job_id")
     kind = django_filters.ChoiceFilter(choices=Asset.Kind.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Asset.Status.choices)
+    tag = django_filters.CharFilter(method="filter_tag")
+    model = django_filters.CharFilter(field_name="job__model__model_id")
+    creator = django_filters.NumberFilter(field_name="created_by_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search", help_text="Words in the title or the prompt.")
 
     class Meta:
         model = Asset
-        fields = ["project", "job", "kind"]
+        fields = ["project", "job", "kind", "status", "tag", "model", "creator", "created_after", "created_before"]
+
+    def filter_tag(self, queryset, name, value):
+        if connection.features.supports_json_field_contains:
+            return queryset.filter(tags__contains=[value])
+        return queryset.filter(tags__icontains=f'"{value}"')  # SQLite: the JSON text holds the quoted tag
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(title__icontains=value) | Q(job__params__prompt__icontains=value))
 
 
 class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
-    """Stored images, each with an expiring download URL."""
+    """Stored images, each with an expiring download URL, their review and their lineage."""
 
     model = Asset
     serializer_class = AssetSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = AssetFilter
-    action_permissions = {"finalize": CanCreate}
+    pagination_class = Page
+    # The review services check each stage's role or named members themselves.
+    action_permissions = {
+        "finalize": CanCreate, "submit": CanCreate, "approve": CanView, "reject": CanView,
+        "request_changes": CanView, "archive": CanReview, "bulk": CanView, "lineage": CanView,
+    }  # fmt: skip
 
     def safely_get_queryset(self, queryset):
-        return queryset.select_related("tenant").prefetch_related("parents").order_by("-created_at", "index")
+        return (
+            queryset.select_related("tenant", "job__model", "created_by")
+            .prefetch_related("parents")
+            .order_by("-created_at", "index")
+        )
 
     @action(detail=True, methods=["post"])
     def finalize(self, request, tenant_slug, pk):
         """Re-render this draft at premium quality, optionally larger (`width`, `height`): a new job."""
-        body = request.data if isinstance(request.data, dict) else None
-        if body is None:
-            raise ApplicationError("invalid", "Send a JSON object.")
+        body = _json_object(request)
         submission = job_finalize(
             tenant=self.tenant, actor=self.actor, asset=self.get_object(), width=body.get("width"),
             height=body.get("height"), idempotency_key=idempotency_key(request),
         )  # fmt: skip
         return submission_response(submission, self.get_serializer_context())
+
+    def _move(self, request, move: str):
+        asset = review.TRANSITIONS[move](
+            tenant=self.tenant, asset_id=self.get_object().pk, actor=self.actor, comment=_comment(request)
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
+
+    @action(detail=True, methods=["post"])
+    def submit(self, request, tenant_slug, pk):
+        return self._move(request, "submit")
+
+    @action(detail=True, methods=["post"])
+    def approve(self, request, tenant_slug, pk):
+        return self._move(request, "approve")
+
+    @action(detail=True, methods=["post"])
+    def reject(self, request, tenant_slug, pk):
+        return self._move(request, "reject")
+
+    @action(detail=True, methods=["post"], url_path="request-changes")
+    def request_changes(self, request, tenant_slug, pk):
+        return self._move(request, "request-changes")
+
+    @action(detail=True, methods=["post"])
+    def archive(self, request, tenant_slug, pk):
+        return self._move(request, "archive")
+
+    @action(detail=False, methods=["post"])
+    def bulk(self, request, tenant_slug):
+        """`{"ids": [...], "action": "approve", "comment"?}`: every asset moves, or none does."""
+        body = _json_object(request)
+        moved = review.asset_bulk_transition(
+            tenant=self.tenant, asset_ids=body.get("ids"), action=body.get("action"), actor=self.actor,
+            comment=_comment(request),
+        )  # fmt: skip
+        assets = {a.pk: a for a in self.get_queryset().filter(pk__in=[a.pk for a in moved])}
+        return Response({"results": self.get_serializer([assets[a.pk] for a in moved], many=True).data})
+
+    @action(detail=True, methods=["get"])
+    def lineage(self, request, tenant_slug, pk):
+        """Where the image came from (its ancestors) and what was made from it (its descendants)."""
+        return Response(asset_lineage(asset=self.get_object()))
+
+
+class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """Every review decision, newest first; filter by `asset`, `decision` or `reviewer`."""
+
+    model = Review
+    serializer_class = ReviewSerializer
+    pagination_class = Page
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = {"asset": ["exact"], "decision": ["exact"], "reviewer": ["exact"]}
+
+    def safely_get_queryset(self, queryset):
+        return queryset.select_related("reviewer", "reviewer_key").order_by("-at", "-id")
+
+
+def _json_object(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ApplicationError("invalid", "Send a JSON object.")
+    return request.data
+
+
+def _comment(request) -> str:
+    comment = _json_object(request).get("comment", "")
+    if not isinstance(comment, str) or len(comment) > 5000:
+        message = "A text of at most 5000 characters."
+        raise ApplicationError("invalid", f"comment: {message}", fields={"comment": [message]})
+    return comment

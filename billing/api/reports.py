@@ -10,13 +10,13 @@ import django_filters
 from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, serializers, views
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from billing.models import LedgerEntry
 from billing.selectors import SPEND_GROUPS, spend_report
 from config.errors import ApplicationError
+from config.pagination import Page
 from tenants.api.base import TenantContextMixin, TenantScopedViewSet
 from tenants.permissions import CanView
 
@@ -41,18 +41,12 @@ class LedgerFilter(django_filters.FilterSet):
         fields = ["kind", "job", "project", "period_start"]
 
 
-class LedgerPage(PageNumberPagination):
-    page_size = 100
-    max_page_size = 1000
-    page_size_query_param = "page_size"
-
-
 class LedgerViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     model = LedgerEntry
     serializer_class = LedgerEntrySerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = LedgerFilter
-    pagination_class = LedgerPage
+    pagination_class = Page
 
     def safely_get_queryset(self, queryset):
         return queryset.order_by("-created_at", "-id")

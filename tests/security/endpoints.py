@@ -44,6 +44,20 @@ def a_generated_asset(tenant):
     return make_asset(tenant, job=make_job(tenant), index=0, seed=1)
 
 
+def an_asset_in_review(tenant):
+    return make_asset(tenant, job=make_job(tenant), index=0, status="in_review", review_stage=0)
+
+
+def an_approved_asset(tenant):
+    return make_asset(tenant, job=make_job(tenant), index=0, status="approved")
+
+
+def a_review(tenant):
+    from assets.models import Review
+
+    return Review.objects.create(asset=an_asset_in_review(tenant), decision="submitted", stage=0, stage_name="Approval")
+
+
 def an_api_key(tenant):
     return make_api_key(tenant, Role.VIEWER)[0]
 
@@ -82,4 +96,20 @@ ENDPOINTS = [
     Endpoint("budget-detail", "delete", "/api/v1/tenants/{slug}/budgets/{id}/", 204, a_project_budget),
     Endpoint("asset-detail", "get", "/api/v1/tenants/{slug}/assets/{id}/", 200, make_asset),
     Endpoint("asset-finalize", "post", "/api/v1/tenants/{slug}/assets/{id}/finalize/", 201, a_generated_asset),
+    Endpoint("asset-submit", "post", "/api/v1/tenants/{slug}/assets/{id}/submit/", 200, a_generated_asset),
+    Endpoint("asset-approve", "post", "/api/v1/tenants/{slug}/assets/{id}/approve/", 200, an_asset_in_review),
+    Endpoint("asset-reject", "post", "/api/v1/tenants/{slug}/assets/{id}/reject/", 200, an_asset_in_review),
+    Endpoint(
+        "asset-request-changes",
+        "post",
+        "/api/v1/tenants/{slug}/assets/{id}/request-changes/",
+        200,
+        an_asset_in_review,
+        {"comment": "Warmer light"},
+    ),  # fmt: skip
+    Endpoint("asset-archive", "post", "/api/v1/tenants/{slug}/assets/{id}/archive/", 200, an_approved_asset),
+    Endpoint("asset-lineage", "get", "/api/v1/tenants/{slug}/assets/{id}/lineage/", 200, a_generated_asset),
+    Endpoint("asset-bulk", "post", "/api/v1/tenants/{slug}/assets/bulk/", 400, body={"ids": [], "action": "approve"}),
+    Endpoint("review-list", "get", "/api/v1/tenants/{slug}/reviews/", 200),
+    Endpoint("review-detail", "get", "/api/v1/tenants/{slug}/reviews/{id}/", 200, a_review),
 ]
