@@ -2,12 +2,13 @@ import zoneinfo
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from generation.models import GenerationJob
 
 from .models import Budget, LedgerEntry
+from .money import USD_QUANTUM
 
 
 def ledger_drift(*, tenant_slug: str | None = None) -> tuple[list[dict], int]:
@@ -92,15 +93,35 @@ SPEND_GROUPS = {
 }
 
 
+def _approved_assets_by_job(job_ids) -> dict:
+    """How many approved (or approved, then archived) images each job made; a batch counts its parts'."""
+    from assets.models import Asset
+
+    approved = Asset.objects.filter(status__in=[Asset.Status.APPROVED, Asset.Status.ARCHIVED])
+    counts: dict = defaultdict(int)
+    for job_id, parent_id in approved.filter(Q(job__in=job_ids) | Q(job__parent__in=job_ids)).values_list(
+        "job_id", "job__parent_id"
+    ):
+        counts[parent_id if parent_id in job_ids else job_id] += 1
+    return counts
+
+
+def _per_approved(spent: Decimal, approved: int) -> Decimal | None:
+    return (spent / approved).quantize(USD_QUANTUM) if approved else None
+
+
 def spend_report(*, tenant, group_by: str, start, end) -> dict:
-    """Money charged (charges and adjustments) in [start, end), grouped; rows sorted by key."""
-    entries = (
+    """Money charged (charges and adjustments) in [start, end), grouped; rows sorted by key. Each row
+    also counts the approved images its charged jobs made, and what each cost on average — the
+    rejected drafts' money included, which is the point."""
+    entries = list(
         LedgerEntry.objects.for_tenant(tenant)
         .filter(kind__in=[LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.ADJUST], created_at__gte=start, created_at__lt=end)
         .select_related("job", "job__model", "job__requested_by_user", "project", "api_key")
     )
+    approved_by_job = _approved_assets_by_job({entry.job_id for entry in entries if entry.job_id})
     zone = zoneinfo.ZoneInfo(tenant.timezone)
-    rows: dict[str, dict] = defaultdict(lambda: {"spent": Decimal(0), "entries": 0})
+    rows: dict[str, dict] = defaultdict(lambda: {"spent": Decimal(0), "entries": 0, "approved_assets": 0})
     for entry in entries:
         if group_by == "day":
             keys = [timezone.localtime(entry.created_at, zone).date().isoformat()]
@@ -114,8 +135,16 @@ def spend_report(*, tenant, group_by: str, start, end) -> dict:
         for key in keys:
             rows[key]["spent"] += entry.amount_usd
             rows[key]["entries"] += 1
+            if entry.kind == LedgerEntry.Kind.CHARGE:
+                rows[key]["approved_assets"] += approved_by_job.get(entry.job_id, 0)
     total = sum((entry.amount_usd for entry in entries), Decimal(0))
+    approved_total = sum(approved_by_job.values())
     return {
-        "rows": [{"key": key, **values} for key, values in sorted(rows.items())],
+        "rows": [
+            {"key": key, **values, "cost_per_approved_asset": _per_approved(values["spent"], values["approved_assets"])}
+            for key, values in sorted(rows.items())
+        ],
         "total": total,
+        "approved_assets": approved_total,
+        "cost_per_approved_asset": _per_approved(total, approved_total),
     }

@@ -74,19 +74,26 @@ class SpendView(TenantContextMixin, views.APIView):
             end=datetime.datetime.combine(end, datetime.time(), zone),
         )  # fmt: skip
         rows = [
-            {"key": row["key"], "spent": f"{row['spent']:.6f}", "entries": row["entries"]} for row in report["rows"]
-        ]
+            {"key": row["key"], "spent": f"{row['spent']:.6f}", "entries": row["entries"],
+             "approved_assets": row["approved_assets"],
+             "cost_per_approved_asset": _usd(row["cost_per_approved_asset"])}
+            for row in report["rows"]
+        ]  # fmt: skip
         if self.as_csv:
             buffer = io.StringIO()
             writer = csv.writer(buffer)
-            writer.writerow([group_by, "spent_usd", "entries"])
-            writer.writerows([row["key"], row["spent"], row["entries"]] for row in rows)
+            writer.writerow([group_by, "spent_usd", "entries", "approved_assets", "cost_per_approved_asset_usd"])
+            writer.writerows(
+                [row["key"], row["spent"], row["entries"], row["approved_assets"], row["cost_per_approved_asset"] or ""]
+                for row in rows
+            )
             response = HttpResponse(buffer.getvalue(), content_type="text/csv")
             response["Content-Disposition"] = f'attachment; filename="spend-{group_by}-{start}-{end}.csv"'
             return response
         return Response(
             {"currency": "USD", "group_by": group_by, "from": start.isoformat(), "to": end.isoformat(), "rows": rows,
-             "total": f"{report['total']:.6f}"}
+             "total": f"{report['total']:.6f}", "approved_assets": report["approved_assets"],
+             "cost_per_approved_asset": _usd(report["cost_per_approved_asset"])}
         )  # fmt: skip
 
     def _date(self, name: str, default: datetime.date) -> datetime.date:
@@ -97,3 +104,7 @@ class SpendView(TenantContextMixin, views.APIView):
             return datetime.date.fromisoformat(value)
         except ValueError:
             raise ApplicationError("invalid", f"{name}: use YYYY-MM-DD.", fields={name: ["Use YYYY-MM-DD."]}) from None
+
+
+def _usd(amount) -> str | None:
+    return None if amount is None else f"{amount:.6f}"

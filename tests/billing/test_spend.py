@@ -10,6 +10,26 @@ pytestmark = pytest.mark.django_db
 NOVA, TITAN = "amazon.nova-canvas-v1:0", "amazon.titan-image-generator-v2:0"
 
 
+def test_spend_counts_approved_images_and_what_each_cost(tenant_a, member, client_as):
+    from assets.models import Asset
+
+    from ..factories import make_asset
+
+    nova = finished_job(tenant_a, NOVA, ["spring-sale"], images=2)  # $0.08 for two drafts
+    titans = [finished_job(tenant_a, TITAN, []) for _ in range(2)]  # $0.016 for two drafts
+    make_asset(tenant_a, job=nova, index=0, sha256="01" * 32, status=Asset.Status.APPROVED)
+    make_asset(tenant_a, job=nova, index=1, sha256="02" * 32, status=Asset.Status.REJECTED)
+    make_asset(tenant_a, job=titans[0], index=0, sha256="03" * 32, status=Asset.Status.ARCHIVED)  # approved once
+    make_asset(tenant_a, job=titans[1], index=0, sha256="04" * 32, status=Asset.Status.DRAFT)
+
+    report = client_as(member(tenant_a, Role.VIEWER)).get("/api/v1/tenants/acme/spend/?group_by=model").json()
+
+    assert [(r["key"], r["approved_assets"], r["cost_per_approved_asset"]) for r in report["rows"]] == [
+        (NOVA, 1, "0.080000"), (TITAN, 1, "0.016000"),
+    ]  # fmt: skip
+    assert (report["approved_assets"], report["cost_per_approved_asset"]) == (2, "0.048000")
+
+
 def finished_job(tenant, model_id: str, tags: list[str], images: int = 1):
     """A job submitted and ended through the services, so its ledger is the real one."""
     with mock.patch("generation.services._enqueue_on_commit"):
@@ -45,7 +65,10 @@ def test_spend_as_csv_and_the_ledger(tenant_a, member, client_as, spent):
     csv_text = client.get("/api/v1/tenants/acme/spend.csv?group_by=quality").content.decode()
     ledger = client.get("/api/v1/tenants/acme/ledger/?kind=charge").json()
 
-    assert csv_text.splitlines() == ["quality,spent_usd,entries", "standard,0.096000,3"]
+    assert csv_text.splitlines() == [
+        "quality,spent_usd,entries,approved_assets,cost_per_approved_asset_usd",
+        "standard,0.096000,3,0,",
+    ]
     assert ledger["count"] == 3
     assert sum(Decimal(entry["amount"]) for entry in ledger["results"]) == Decimal("0.096")
 
