@@ -5,17 +5,22 @@ leaves the same audit trail as the API."""
 from django.contrib import admin, messages
 
 from . import services
-from .models import ApiKey, AuditEvent, Membership, Tenant
+from .models import ApiKey, AuditEvent, Membership, Role, Tenant
 from .selectors import admin_tenant_ids
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
     tenant_lookup = "tenant"  # the path from this model to its Tenant
+    minimum_role = Role.ADMIN  # who, in a tenant, may use this page
 
     def _tenant_ids(self, request) -> list[int]:
         if not hasattr(request, "_admin_tenant_ids"):
-            request._admin_tenant_ids = admin_tenant_ids(user=request.user)
-        return request._admin_tenant_ids
+            request._admin_tenant_ids = {}
+        if self.minimum_role not in request._admin_tenant_ids:
+            request._admin_tenant_ids[self.minimum_role] = admin_tenant_ids(
+                user=request.user, minimum_role=self.minimum_role
+            )
+        return request._admin_tenant_ids[self.minimum_role]
 
     def _tenant_id_of(self, obj) -> int:
         return obj.pk if isinstance(obj, Tenant) else obj.tenant_id

@@ -73,6 +73,8 @@ def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
     return ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("-created_at", "-id")
 
 
-def admin_tenant_ids(*, user) -> list[int]:
-    """Tenants this person administers: the rows they may see in the Django admin."""
-    return list(Membership.objects.filter(user=user, role=Role.ADMIN).values_list("tenant_id", flat=True))
+def admin_tenant_ids(*, user, minimum_role: str = Role.ADMIN) -> list[int]:
+    """Tenants where this person holds the role (admin unless said): the rows they may see in the
+    Django admin."""
+    roles = [role for role in Role.values if Role.at_least(role, minimum_role)]
+    return list(Membership.objects.filter(user=user, role__in=roles).values_list("tenant_id", flat=True))

@@ -207,3 +207,31 @@ def test_assets_filter_by_status_tag_and_words(tenant_a, people):
     assert ids(search="HERO") == [str(hero.pk)]
     assert len(ids(search="lamp")) == 2  # the jobs' prompt
     assert viewer.get(f"{URL}/", {"status": "published"}).status_code == 400
+
+
+def test_the_admin_review_queue_approves_in_bulk_through_the_services(tenant_a, people, client):
+    from django.urls import reverse
+
+    approver = people["approver"][0]
+    approver.is_staff = True
+    approver.set_password("pw")
+    approver.save()
+    client.force_login(approver)
+    waiting = [make_asset(tenant_a, job=make_job(tenant_a), index=i, sha256=f"{i:02d}" * 32, status=Status.IN_REVIEW,
+                          review_stage=0) for i in range(2)]  # fmt: skip
+    draft = make_asset(tenant_a, job=make_job(tenant_a), index=9, sha256="dd" * 32)
+    changelist = reverse("admin:assets_asset_changelist")
+
+    queue = client.get(changelist, {"status__exact": "in_review"})
+    mixed = [str(waiting[0].pk), str(draft.pk)]
+    refused = client.post(changelist, {"action": "assets_approve", "_selected_action": mixed}, follow=True)
+    approved = client.post(changelist, {"action": "assets_approve", "_selected_action": [str(a.pk) for a in waiting]},
+                           follow=True)  # fmt: skip
+    page = client.get(reverse("admin:assets_asset_change", args=[waiting[0].pk]))
+
+    assert queue.status_code == 200 and str(waiting[0].pk) in queue.content.decode()
+    assert "could not approve; nothing was changed" in refused.content.decode()
+    assert "2 assets approved" in approved.content.decode()
+    assert set(Asset.objects.filter(pk__in=[a.pk for a in waiting]).values_list("status", flat=True)) == {"approved"}
+    assert Review.objects.filter(decision="approved", reviewer=approver).count() == 2
+    assert page.status_code == 200 and "Provenance" in page.content.decode()

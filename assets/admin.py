@@ -1,0 +1,120 @@
+"""The review queue in the admin: assets filtered by status, bulk approve / reject / request
+changes through the review services (so roles, stages and four-eyes hold here too), and an asset
+page with its thumbnail, lineage, provenance and reviews."""
+
+import json
+from collections import defaultdict
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from config.errors import ApplicationError
+from tenants.admin import TenantScopedAdmin
+from tenants.models import Role
+
+from . import review, storage
+from .models import ApprovalStage, Asset, Project, Review
+from .selectors import asset_lineage
+
+
+class ApprovalStageInline(admin.TabularInline):
+    model = ApprovalStage
+    extra = 0
+    filter_horizontal = ["members"]
+
+
+@admin.register(Project)
+class ProjectAdmin(TenantScopedAdmin):
+    list_display = ["name", "tenant", "slug", "is_default", "archived", "default_model"]
+    list_filter = ["archived"]
+    search_fields = ["name", "slug"]
+    inlines = [ApprovalStageInline]
+
+
+class ReviewInline(admin.TabularInline):
+    model = Review
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["at", "decision", "stage_name", "reviewer", "reviewer_key", "comment"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _bulk(move: str, label: str):
+    """An admin action that moves the selected assets through the review service, per tenant,
+    all or nothing."""
+
+    def act(modeladmin, request, queryset):
+        by_tenant = defaultdict(list)
+        for asset in queryset.select_related("tenant"):
+            by_tenant[asset.tenant].append(str(asset.pk))
+        for tenant, ids in by_tenant.items():
+            try:
+                moved = review.asset_bulk_transition(tenant=tenant, asset_ids=ids, action=move, actor=request.user)
+            except ApplicationError as error:
+                details = "; ".join(f"{e['id']}: {e['message']}" for e in getattr(error, "extra", {}).get("errors", []))
+                modeladmin.message_user(request, f"{tenant}: {error.message} {details}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, f"{tenant}: {len(moved)} assets {label}.", messages.SUCCESS)
+
+    act.short_description = f"{label.capitalize()} the selected assets"
+    act.__name__ = f"assets_{move.replace('-', '_')}"
+    return act
+
+
+@admin.register(Asset)
+class AssetAdmin(TenantScopedAdmin):
+    minimum_role = Role.APPROVER  # approvers work the review queue here too
+    list_display = ["thumbnail", "title", "tenant", "project", "status", "kind", "width", "height", "created_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["title", "sha256", "id"]
+    date_hierarchy = "created_at"
+    actions = [_bulk("approve", "approved"), _bulk("reject", "rejected"),
+               _bulk("request-changes", "sent back for changes")]  # fmt: skip
+    inlines = [ReviewInline]
+    fields = readonly_fields = [
+        "preview", "id", "tenant", "project", "kind", "status", "review_stage", "title", "tags", "job", "index",
+        "seed", "width", "height", "format", "bytes", "sha256", "phash", "watermark_id", "created_by", "lineage",
+        "provenance_record", "created_at",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False  # images come from jobs and uploads
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an asset is history: archive it
+
+    def has_change_permission(self, request, obj=None):
+        return False  # moves go through the review actions
+
+    @admin.display(description="")
+    def thumbnail(self, asset):
+        if not asset.thumbnail_key:
+            return ""
+        url = storage.download_url(tenant=asset.tenant, key=asset.thumbnail_key)
+        return format_html('<img src="{}" alt="" style="max-height:64px">', url)
+
+    @admin.display(description="Image")
+    def preview(self, asset):
+        key = asset.thumbnail_key or asset.file_key
+        return format_html(
+            '<img src="{}" alt="" style="max-width:320px">', storage.download_url(tenant=asset.tenant, key=key)
+        )
+
+    @admin.display(description="Lineage")
+    def lineage(self, asset):
+        found = asset_lineage(asset=asset)
+        rows = [("came from", a) for a in found["ancestors"]] + [("made into", a) for a in found["descendants"]]
+        if not rows:
+            return "—"
+        return format_html_join(
+            "", '<div>{} <a href="{}">{}</a> ({})</div>',
+            ((how, reverse("admin:assets_asset_change", args=[a["id"]]), a["title"] or a["id"], a["status"])
+             for how, a in rows),
+        )  # fmt: skip
+
+    @admin.display(description="Provenance")
+    def provenance_record(self, asset):
+        return format_html("<pre>{}</pre>", json.dumps(asset.provenance, indent=2, sort_keys=True))
