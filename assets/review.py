@@ -147,23 +147,26 @@ def asset_approve(*, tenant: Tenant, asset_id, actor: Actor, comment: str = "") 
     return asset
 
 
+def _end_review(tenant: Tenant, asset_id, actor: Actor, comment: str, *, move: str, status: str, decision: str,
+                verb: str) -> Asset:  # fmt: skip
+    """A decision at the current stage that ends the review, whatever stages remain."""
+    asset = _locked(tenant, asset_id)
+    stage, _ = _deciding_stage(tenant, asset, actor, move)
+    _set_status(asset, status)
+    _record(asset=asset, actor=actor, decision=decision, comment=comment, stage=stage, verb=verb)
+    return asset
+
+
 @transaction.atomic
 def asset_reject(*, tenant: Tenant, asset_id, actor: Actor, comment: str = "") -> Asset:
-    asset = _locked(tenant, asset_id)
-    stage, _ = _deciding_stage(tenant, asset, actor, "reject")
-    _set_status(asset, Status.REJECTED)
-    _record(asset=asset, actor=actor, decision=Decision.REJECTED, comment=comment, stage=stage, verb="asset.rejected")
-    return asset
+    return _end_review(tenant, asset_id, actor, comment, move="reject", status=Status.REJECTED,
+                       decision=Decision.REJECTED, verb="asset.rejected")  # fmt: skip
 
 
 @transaction.atomic
 def asset_request_changes(*, tenant: Tenant, asset_id, actor: Actor, comment: str = "") -> Asset:
-    asset = _locked(tenant, asset_id)
-    stage, _ = _deciding_stage(tenant, asset, actor, "request changes to")
-    _set_status(asset, Status.CHANGES_REQUESTED)
-    _record(asset=asset, actor=actor, decision=Decision.CHANGES_REQUESTED, comment=comment, stage=stage,
-            verb="asset.changes_requested")  # fmt: skip
-    return asset
+    return _end_review(tenant, asset_id, actor, comment, move="request changes to", status=Status.CHANGES_REQUESTED,
+                       decision=Decision.CHANGES_REQUESTED, verb="asset.changes_requested")  # fmt: skip
 
 
 @transaction.atomic
