@@ -16,7 +16,8 @@ from django.db.models import DateTimeField, F, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from assets.models import Asset, Project
+from assets import library
+from assets.models import Asset, Project, PromptVersion, Seed
 from assets.services import asset_store_upload, project_get_default
 from assets.storage import StorageUnavailable, read_object
 from billing.pricing import Quote, price_quote
@@ -28,7 +29,7 @@ from tenants.services import Actor, audit_event_record
 from .bedrock.request import IMAGE_FIELDS, TASK_FIELDS, ImageRequest, validate_request
 from .bedrock.specs import MAX_IMAGES_PER_REQUEST, Family, Task
 from .catalog import ValidatedRequest, request_validate
-from .models import GenerationJob
+from .models import BedrockModel, GenerationJob
 
 Status = GenerationJob.Status
 
@@ -54,23 +55,35 @@ def job_submit(
     *,
     tenant: Tenant,
     actor: Actor,
-    model_id: str,
+    model_id: str | None = None,
     raw: dict,
     project_id=None,
     source_asset_id=None,
     idempotency_key: str | None = None,
     tags=None,
     finalizes: Asset | None = None,
+    saved_prompt_id=None,
+    prompt_version_id=None,
+    variables=None,
+    saved_seed_id=None,
 ) -> Submission:
-    """Every surface's way to ask for images: validate, deduplicate, create the job (a batch when
-    more images are asked for than one request makes), and enqueue it once the transaction commits."""
+    """Every surface's way to ask for images: fill in the project's saved prompt, seed and defaults,
+    validate, deduplicate, create the job (a batch when more images are asked for than one request
+    makes), and enqueue it once the transaction commits."""
     if idempotency_key:
         earlier = GenerationJob.objects.for_tenant(tenant).filter(idempotency_key=idempotency_key).first()
         if earlier is not None:
             return Submission(earlier, created=False)
-    project = _project(tenant, project_id)
+    resolved = _resolve(
+        tenant, model_id=model_id, raw=raw, project_id=project_id, saved_prompt_id=saved_prompt_id,
+        prompt_version_id=prompt_version_id, variables=variables, saved_seed_id=saved_seed_id,
+        project_defaults=finalizes is None,  # a final re-renders its draft as it was, not with today's defaults
+    )  # fmt: skip
+    project, prompt_version, saved_seed = resolved.project, resolved.prompt_version, resolved.saved_seed
+    if finalizes is not None:  # a final keeps its draft's saved prompt and seed
+        prompt_version, saved_seed = finalizes.job.prompt_version, finalizes.job.saved_seed
     tags = _tags(tags)
-    validated, total = _prepare(tenant, model_id, raw, source_asset_id)
+    validated, total = _prepare(tenant, resolved.model_id, resolved.raw, source_asset_id)
     quote = _quote(tenant, validated, total)
     request, explicit_seed = validated.request, validated.request.seed is not None
     if not explicit_seed and "seed" in TASK_FIELDS[request.task]:
@@ -86,20 +99,25 @@ def job_submit(
                     .first()
                 )
                 if original is not None:
-                    job = _record_duplicate(tenant, actor, project, original, idempotency_key, validated.warnings)
+                    job = _record_duplicate(
+                        tenant, actor, project, original, idempotency_key, validated.warnings,
+                        prompt_version=prompt_version, saved_seed=saved_seed,
+                    )  # fmt: skip
                     return Submission(job, created=True)
             inputs = _store_inputs(tenant, project, request)
             job, to_run = _create_job(
                 tenant=tenant, actor=actor, project=project, model=validated.model, request=request, total=total,
                 fingerprint=fingerprint, inputs=inputs, idempotency_key=idempotency_key, warnings=validated.warnings,
-                quote=quote, tags=tags, finalizes=finalizes,
+                quote=quote, tags=tags, finalizes=finalizes, prompt_version=prompt_version, saved_seed=saved_seed,
             )  # fmt: skip
             audit_event_record(
                 tenant=tenant,
                 actor=actor,
                 verb="job.submitted",
                 target=job,
-                data={"model": validated.model.model_id, "task": request.task.value, "images": total},
+                data={"model": validated.model.model_id, "task": request.task.value, "images": total}
+                | ({"prompt_version": prompt_version.pk} if prompt_version else {})
+                | ({"saved_seed": str(saved_seed.pk)} if saved_seed else {}),
             )
             # Last, so the budget rows stay locked for as short a time as can be: 402 undoes it all.
             budget_reserve(job=job, amount_usd=quote.total)
@@ -112,10 +130,182 @@ def job_submit(
     return Submission(job, created=True)
 
 
-def job_quote(*, tenant: Tenant, model_id: str, raw: dict, source_asset_id=None) -> Quote:
-    """What a would-be job would cost: the same checks as job_submit, nothing created."""
-    validated, total = _prepare(tenant, model_id, raw, source_asset_id)
+def job_quote(
+    *,
+    tenant: Tenant,
+    model_id: str | None = None,
+    raw: dict,
+    source_asset_id=None,
+    project_id=None,
+    saved_prompt_id=None,
+    prompt_version_id=None,
+    variables=None,
+    saved_seed_id=None,
+) -> Quote:
+    """What a would-be job would cost: the same checks and defaults as job_submit, nothing created."""
+    resolved = _resolve(
+        tenant, model_id=model_id, raw=raw, project_id=project_id, saved_prompt_id=saved_prompt_id,
+        prompt_version_id=prompt_version_id, variables=variables, saved_seed_id=saved_seed_id, quoting=True,
+    )  # fmt: skip
+    validated, total = _prepare(tenant, resolved.model_id, resolved.raw, source_asset_id)
     return _quote(tenant, validated, total)
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """A request with its project's saved material and defaults filled in."""
+
+    project: Project | None  # None only for a quote in a tenant that has no default project yet
+    model_id: str
+    raw: dict
+    prompt_version: PromptVersion | None
+    saved_seed: Seed | None
+
+
+def _resolve(
+    tenant: Tenant,
+    *,
+    model_id,
+    raw: dict,
+    project_id,
+    saved_prompt_id,
+    prompt_version_id,
+    variables,
+    saved_seed_id,
+    project_defaults: bool = True,
+    quoting: bool = False,
+) -> _Resolved:
+    """The job's project (named, else the saved prompt's or seed's, else the default), and the
+    request filled from the saved prompt version (with `variables`), the saved seed and the
+    project's defaults — each only where the request leaves the field out. Nothing is written."""
+    raw = dict(raw)
+    version = _prompt_version(tenant, saved_prompt_id, prompt_version_id)
+    saved_seed = _saved_seed(tenant, saved_seed_id)
+    project = _job_project(
+        tenant, project_id, version, saved_seed, create_default=not quoting,
+        version_field="saved_prompt" if saved_prompt_id not in (None, "") else "prompt_version",
+    )  # fmt: skip
+    if version is not None:
+        if _given(raw, "prompt"):
+            message = "Give either prompt text or a saved prompt (saved_prompt or prompt_version), not both."
+            raise ApplicationError("invalid", f"prompt: {message}", fields={"prompt": [message]})
+        rendered = library.prompt_version_render(version=version, variables=variables)
+        raw["prompt"] = rendered.text
+    elif variables not in (None, "", {}):
+        message = "Variables fill a saved prompt: name one with saved_prompt or prompt_version."
+        raise ApplicationError("invalid", f"variables: {message}", fields={"variables": [message]})
+    else:
+        rendered = None
+    if saved_seed is not None:
+        if _given(raw, "seed"):
+            message = "Give either seed or saved_seed, not both."
+            raise ApplicationError("invalid", f"seed: {message}", fields={"seed": [message]})
+        raw["seed"] = saved_seed.value
+    if not model_id:
+        model_id = project.default_model.model_id if project is not None and project.default_model_id else None
+    if not model_id:
+        why = f" (project {project.slug!r} has no default model)" if project is not None else ""
+        fields = {"model": ["This field is required."]}
+        raise ApplicationError("invalid", f"model: This field is required{why}.", fields=fields)
+    _fill_defaults(raw, project if project_defaults else None, model_id, rendered)
+    return _Resolved(project=project, model_id=model_id, raw=raw, prompt_version=version, saved_seed=saved_seed)
+
+
+def _given(raw: dict, *names: str) -> bool:
+    return any(raw.get(name) not in (None, "", []) for name in names)
+
+
+def _prompt_version(tenant: Tenant, saved_prompt_id, prompt_version_id) -> PromptVersion | None:
+    """A saved prompt names its latest version; a prompt version names itself."""
+    if saved_prompt_id in (None, "") and prompt_version_id in (None, ""):
+        return None
+    if saved_prompt_id not in (None, "") and prompt_version_id not in (None, ""):
+        message = "Give saved_prompt (its latest version) or prompt_version, not both."
+        raise ApplicationError("invalid", f"prompt_version: {message}", fields={"prompt_version": [message]})
+    if saved_prompt_id not in (None, ""):
+        prompt = library.prompt_get(tenant=tenant, prompt_id=saved_prompt_id)
+        if prompt is None:
+            raise ApplicationError(
+                "invalid", "saved_prompt: no such prompt.", fields={"saved_prompt": ["No such prompt."]}
+            )
+        return library.prompt_latest_version(prompt=prompt)
+    version = library.prompt_version_get(tenant=tenant, version_id=prompt_version_id)
+    if version is None:
+        message = "No such prompt version."
+        raise ApplicationError("invalid", f"prompt_version: {message}", fields={"prompt_version": [message]})
+    return version
+
+
+def _saved_seed(tenant: Tenant, saved_seed_id) -> Seed | None:
+    if saved_seed_id in (None, ""):
+        return None
+    seed = library.seed_get(tenant=tenant, seed_id=saved_seed_id)
+    if seed is None:
+        raise ApplicationError(
+            "invalid", "saved_seed: no such saved seed.", fields={"saved_seed": ["No such saved seed."]}
+        )
+    return seed
+
+
+def _job_project(
+    tenant: Tenant, project_id, version, saved_seed, *, version_field: str, create_default: bool
+) -> Project | None:
+    """The project named; else the one the saved prompt or seed belongs to; else the default. Saved
+    material must belong to the job's project, and an archived project takes no new jobs."""
+    material = version.prompt.project if version is not None else saved_seed.project if saved_seed else None
+    if project_id not in (None, ""):
+        project = _project(tenant, project_id)
+    elif material is not None:
+        project = material
+    elif create_default:
+        project = project_get_default(tenant=tenant)
+    else:
+        project = Project.objects.for_tenant(tenant).filter(is_default=True).first()
+    for field, owner in ((version_field, version and version.prompt), ("saved_seed", saved_seed)):
+        if owner and owner.project_id != project.pk:
+            message = f"Belongs to project {owner.project.slug!r}, not {project.slug!r}."
+            raise ApplicationError("invalid", f"{field}: {message}", fields={field: [message]})
+    if project is not None and project.archived:
+        message = f"Project {project.slug!r} is archived; it takes no new jobs."
+        raise ApplicationError("project_archived", f"project: {message}", fields={"project": [message]})
+    return project
+
+
+def _fill_defaults(raw: dict, project: Project | None, model_id: str, rendered) -> None:
+    """Fill what the request leaves out, for fields its task takes: the saved prompt's negative text
+    and style, then the project's negative prompt, quality, size and (colour-guided) palette. The
+    negative prompt is a brand rule and always applies; style, quality and size apply only where the
+    model offers them, so a default never makes a request invalid."""
+    task = raw.get("task_type") or Task.TEXT_IMAGE
+    if not isinstance(task, str) or task not in Task.__members__:
+        return  # validation names task_type
+    task = Task(task)
+    takes = TASK_FIELDS[task]
+    negative = (rendered.negative_text if rendered else "") or (project.default_negative_prompt if project else "")
+    if negative and "negative_prompt" in takes and not _given(raw, "negative_prompt"):
+        raw["negative_prompt"] = negative
+    if project and project.brand_palette and task is Task.COLOR_GUIDED_GENERATION and not _given(raw, "colors"):
+        raw["colors"] = list(project.brand_palette)
+    if not (rendered and rendered.style) and not (
+        project and (project.default_quality or (project.default_width and project.default_height))
+    ):
+        return  # nothing below to fill: spare the model lookup
+    model = BedrockModel.objects.filter(model_id=model_id).first() if isinstance(model_id, str) else None
+    if model is None:
+        return  # validation names model
+    if rendered and rendered.style in model.styles and "style" in takes and not _given(raw, "style"):
+        raw["style"] = rendered.style
+    if project is None:
+        return
+    quality = project.default_quality
+    if quality in model.qualities and "quality" in takes and not _given(raw, "quality"):
+        raw["quality"] = quality
+    width, height = project.default_width, project.default_height
+    if (
+        width and height and {"width", "height"} <= takes and not _given(raw, "size", "width", "height", "aspect_ratio")
+        and model.spec().size_rule.problem(width, height) is None
+    ):  # fmt: skip
+        raw["width"], raw["height"] = width, height
 
 
 def _prepare(tenant: Tenant, model_id: str, raw: dict, source_asset_id) -> tuple[ValidatedRequest, int]:
@@ -257,6 +447,8 @@ def _create_job(
     quote,
     tags,
     finalizes=None,
+    prompt_version=None,
+    saved_seed=None,
 ) -> tuple[GenerationJob, list[GenerationJob]]:
     """The job, and the jobs that call Bedrock: itself, or a batch's children."""
     width, height = request.output_size
@@ -264,6 +456,7 @@ def _create_job(
         "tenant": tenant, "project": project, "model": model, "task_type": request.task.value,
         "quality": request.quality or "", "width": width, "height": height,
         "unit_price_usd": quote.unit_price, "price": quote.price, "tags": tags, **_requester(actor),
+        "prompt_version": prompt_version, "saved_seed": saved_seed,
     }  # fmt: skip
     parent = GenerationJob.objects.create(
         **common,
@@ -314,11 +507,15 @@ def _enqueue_on_commit(job: GenerationJob) -> None:
     transaction.on_commit(lambda: run_job.apply_async(args=[str(job.pk)], queue=job.queue))
 
 
-def _record_duplicate(tenant, actor, project, original, idempotency_key, warnings) -> GenerationJob:
+def _record_duplicate(
+    tenant, actor, project, original, idempotency_key, warnings, *, prompt_version=None, saved_seed=None
+) -> GenerationJob:
     now = timezone.now()
     job = GenerationJob.objects.create(
         tenant=tenant,
         project=project,
+        prompt_version=prompt_version,
+        saved_seed=saved_seed,
         model=original.model,
         task_type=original.task_type,
         params=original.params,

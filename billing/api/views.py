@@ -2,7 +2,7 @@ from rest_framework import views
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from generation.api.jobs import image_request_fields, job_body
+from generation.api.jobs import job_body, job_request_arguments
 from generation.services import job_quote
 from tenants.api.base import TenantContextMixin
 from tenants.permissions import CanView
@@ -14,11 +14,5 @@ class EstimateView(TenantContextMixin, views.APIView):
     permission_classes = [IsAuthenticated, CanView]
 
     def post(self, request, tenant_slug):
-        body = job_body(request.data)
-        quote = job_quote(
-            tenant=self.tenant,
-            model_id=body["model"],
-            raw=image_request_fields(body),
-            source_asset_id=body.get("source_asset"),
-        )
+        quote = job_quote(tenant=self.tenant, **job_request_arguments(job_body(request.data, model_required=False)))
         return Response(quote.as_dict())

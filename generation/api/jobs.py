@@ -16,15 +16,27 @@ from generation.models import GenerationJob
 from tenants.api.base import TenantScopedViewSet
 from tenants.permissions import CanCreate
 
-# Fields of a job request that are the job's envelope, not the image request itself.
-ENVELOPE_FIELDS = {"model", "project", "source_asset", "tags"}
+# Fields of a job request that are the job's envelope, not the image request itself. A saved prompt
+# (`saved_prompt`: a prompt id, its latest version; or `prompt_version`: a version id) with its
+# `variables` fills the request's prompt, negative prompt and style; `saved_seed` fills its seed.
+ENVELOPE_FIELDS = {
+    "model",
+    "project",
+    "source_asset",
+    "tags",
+    "saved_prompt",
+    "prompt_version",
+    "variables",
+    "saved_seed",
+}
 
 
-def job_body(data) -> dict:
-    """A job's JSON body, checked for what every job needs before the services see it."""
+def job_body(data, *, model_required: bool = True) -> dict:
+    """A job's JSON body, checked for what every job needs before the services see it. A job may
+    leave `model` out when its project has a default model (job_submit decides)."""
     if not isinstance(data, dict):
         raise ApplicationError("invalid", "Send a JSON object.")
-    if not data.get("model"):
+    if model_required and not data.get("model"):
         message = "This field is required."
         raise ApplicationError("invalid", f"model: {message}", fields={"model": [message]})
     return dict(data.items())
@@ -42,6 +54,16 @@ def submission_response(submission, context) -> Response:
     """201 with the new job; 200 with the first one when an Idempotency-Key is replayed."""
     data = JobSerializer(submission.job, context=context).data
     return Response(data, status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK)
+
+
+def job_request_arguments(body: dict) -> dict:
+    """What a job body asks for, as job_submit and job_quote take it."""
+    return {
+        "model_id": body.get("model"), "raw": image_request_fields(body), "project_id": body.get("project"),
+        "source_asset_id": body.get("source_asset"), "saved_prompt_id": body.get("saved_prompt"),
+        "prompt_version_id": body.get("prompt_version"), "variables": body.get("variables"),
+        "saved_seed_id": body.get("saved_seed"),
+    }  # fmt: skip
 
 
 def image_request_fields(body: dict) -> dict:
@@ -65,7 +87,8 @@ class JobSerializer(serializers.ModelSerializer):
             "id", "status", "model", "task_type", "prompt", "n", "seed", "quality", "width", "height", "project",
             "unit_price", "cost", "tags",
             "params", "attempts", "error", "images_requested", "images_returned", "images_filtered",
-            "bedrock_request_ids", "warnings", "deduplicated_from", "parent", "finalizes", "progress", "children",
+            "bedrock_request_ids", "warnings", "deduplicated_from", "parent", "finalizes", "prompt_version",
+            "saved_seed", "progress", "children",
             "assets",
             "created_at", "started_at", "finished_at",
         ]  # fmt: skip
@@ -125,17 +148,11 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         return queryset
 
     def create(self, request, tenant_slug):
-        body = job_body(request.data)
+        body = job_body(request.data, model_required=False)
         submission = services.job_submit(
-            tenant=self.tenant,
-            actor=self.actor,
-            model_id=body["model"],
-            raw=image_request_fields(body),
-            project_id=body.get("project"),
-            source_asset_id=body.get("source_asset"),
-            idempotency_key=idempotency_key(request),
-            tags=body.get("tags"),
-        )
+            tenant=self.tenant, actor=self.actor, **job_request_arguments(body),
+            idempotency_key=idempotency_key(request), tags=body.get("tags"),
+        )  # fmt: skip
         return submission_response(submission, self.get_serializer_context())
 
     @action(detail=True, methods=["post"])

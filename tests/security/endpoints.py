@@ -62,6 +62,24 @@ def an_api_key(tenant):
     return make_api_key(tenant, Role.VIEWER)[0]
 
 
+def a_project(tenant):
+    from ..factories import make_project
+
+    return make_project(tenant)
+
+
+def a_prompt(tenant):
+    from assets.library import prompt_create
+
+    return prompt_create(tenant=tenant, actor=None, project=a_project(tenant), name="Hero", text="a {product}")
+
+
+def a_seed(tenant):
+    from assets.library import seed_create
+
+    return seed_create(tenant=tenant, actor=None, project=a_project(tenant), value=42, label="Dusk")
+
+
 A_JOB = {"model": "amazon.nova-canvas-v1:0", "prompt": "a lamp", "width": 512, "height": 512}
 
 ENDPOINTS = [
@@ -112,4 +130,29 @@ ENDPOINTS = [
     Endpoint("asset-bulk", "post", "/api/v1/tenants/{slug}/assets/bulk/", 400, body={"ids": [], "action": "approve"}),
     Endpoint("review-list", "get", "/api/v1/tenants/{slug}/reviews/", 200),
     Endpoint("review-detail", "get", "/api/v1/tenants/{slug}/reviews/{id}/", 200, a_review),
+    Endpoint("project-list", "get", "/api/v1/tenants/{slug}/projects/", 200),
+    Endpoint("project-list", "post", "/api/v1/tenants/{slug}/projects/", 201, body={"name": "Autumn"}),
+    Endpoint("project-detail", "get", "/api/v1/tenants/{slug}/projects/{id}/", 200, a_project),
+    Endpoint("project-detail", "patch", "/api/v1/tenants/{slug}/projects/{id}/", 200, a_project, {"name": "Renamed"}),
+    Endpoint("project-archive", "post", "/api/v1/tenants/{slug}/projects/{id}/archive/", 200, a_project),
+    Endpoint("project-unarchive", "post", "/api/v1/tenants/{slug}/projects/{id}/unarchive/", 200, a_project),
+    Endpoint("project-approval-stages", "get", "/api/v1/tenants/{slug}/projects/{id}/approval-stages/", 200, a_project),
+    Endpoint(
+        "project-approval-stages",
+        "put",
+        "/api/v1/tenants/{slug}/projects/{id}/approval-stages/",
+        200,
+        a_project,
+        {"stages": [{"name": "Brand"}, {"name": "Legal", "role": "admin"}]},
+    ),
+    Endpoint("prompt-list", "get", "/api/v1/tenants/{slug}/prompts/", 200),
+    Endpoint("prompt-list", "post", "/api/v1/tenants/{slug}/prompts/", 201, body={"name": "Hero", "text": "a lamp"}),
+    Endpoint("prompt-detail", "get", "/api/v1/tenants/{slug}/prompts/{id}/", 200, a_prompt),
+    Endpoint("prompt-versions", "get", "/api/v1/tenants/{slug}/prompts/{id}/versions/", 200, a_prompt),
+    Endpoint("prompt-versions", "post", "/api/v1/tenants/{slug}/prompts/{id}/versions/", 201, a_prompt, {"text": "b"}),
+    Endpoint("seed-list", "get", "/api/v1/tenants/{slug}/seeds/", 200),
+    Endpoint("seed-list", "post", "/api/v1/tenants/{slug}/seeds/", 201, body={"value": 7, "label": "Dusk"}),
+    Endpoint("seed-detail", "get", "/api/v1/tenants/{slug}/seeds/{id}/", 200, a_seed),
+    Endpoint("seed-detail", "patch", "/api/v1/tenants/{slug}/seeds/{id}/", 200, a_seed, {"label": "Warm dusk"}),
+    Endpoint("seed-detail", "delete", "/api/v1/tenants/{slug}/seeds/{id}/", 204, a_seed),
 ]
