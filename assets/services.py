@@ -13,6 +13,8 @@ from tenants.models import Tenant
 
 from . import storage
 from .models import Asset, Project
+from .provenance import fingerprints, marks
+from .provenance.stamp import provenance_stamp
 
 FORMAT_EXTENSIONS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
 
@@ -29,10 +31,13 @@ def project_get_default(*, tenant: Tenant) -> Project:
         return Project.objects.for_tenant(tenant).get(is_default=True)
 
 
-def _store(*, tenant: Tenant, data: bytes) -> dict:
-    """Put the image and its thumbnail in storage; the Asset fields that describe them."""
+def _store(*, tenant: Tenant, data: bytes, phash: str | None = None) -> dict:
+    """Put the image and its thumbnail in storage; the Asset fields that describe them. `phash` when the
+    caller already knows the pixels' perceptual hash."""
     with Image.open(io.BytesIO(data)) as image:
         image_format, (width, height) = image.format, image.size
+        if phash is None:
+            phash = fingerprints.phash(image)
     extension = FORMAT_EXTENSIONS[image_format]
     sha256 = hashlib.sha256(data).hexdigest()
     file_key = storage.object_key(tenant=tenant, sha256=sha256, ext=extension)
@@ -47,25 +52,50 @@ def _store(*, tenant: Tenant, data: bytes) -> dict:
         "format": extension,
         "bytes": len(data),
         "sha256": sha256,
+        "phash": phash,
     }
+
+
+WATERMARK_ID_ATTEMPTS = 8
+
+
+def asset_watermark_id(*, job, index: int) -> str:
+    """The watermark id for image `index` of `job`: derived from the slot (see assets.provenance.marks), so a
+    retried task gets the same one; the next derivation when another asset already holds it."""
+    for attempt in range(WATERMARK_ID_ATTEMPTS):
+        candidate = marks.watermark_id_for(job_id=job.pk, index=index, attempt=attempt)
+        if not Asset.objects.filter(watermark_id=candidate).exclude(job=job, index=index).exists():
+            return candidate
+    raise RuntimeError(f"No free watermark id for image {index} of job {job.pk}.")  # 8 clashes in a row: a bug
 
 
 def asset_ingest(*, job, index: int, data: bytes, seed: int | None) -> Asset:
     """Store image `index` of a job, once: a retried or redelivered task finds the slot taken and
-    gets the same Asset back. Its lineage parents are the job's source assets and the draft it finalizes."""
-    fields = _store(tenant=job.tenant, data=data)  # content-addressed: writing it again changes nothing
+    gets the same Asset back. Before it is stored the image gets its provenance — Atelier's watermark in the
+    pixels, then a signed C2PA manifest (assets.provenance.stamp) — and the sha256 of those final bytes names
+    the object. Its lineage parents are the job's source assets and the draft it finalizes."""
+    existing = Asset.objects.filter(job=job, index=index).first()
+    if existing is not None:  # signing again would make other bytes (a new manifest) for the same slot
+        return existing
+    stamped = provenance_stamp(job=job, watermark_id=asset_watermark_id(job=job, index=index), data=data)
+    fields = _store(tenant=job.tenant, data=stamped.data, phash=stamped.phash)
     try:
         with transaction.atomic():
             asset = Asset.objects.create(
-                tenant=job.tenant, project=job.project, job=job, index=index, seed=seed, **fields
-            )
+                tenant=job.tenant, project=job.project, job=job, index=index, seed=seed,
+                watermark_id=stamped.watermark_id, provenance=stamped.provenance, created_by=job.requested_by_user,
+                tags=list(job.tags), **fields,
+            )  # fmt: skip
             parents = list(job.source_assets.all()) if job.input_assets else []
             if job.finalizes_id:
                 parents.append(job.finalizes_id)
             if parents:
                 asset.parents.set(parents)
-    except IntegrityError:  # the slot is taken: a redelivered task stored it already
-        return Asset.objects.get(job=job, index=index)
+    except IntegrityError:
+        existing = Asset.objects.filter(job=job, index=index).first()
+        if existing is None:  # not the slot: the watermark id was taken in the meantime, so try again later
+            raise
+        return existing  # a concurrent delivery stored the slot first; the object we stored is an orphan
     return asset
 
 

@@ -14,6 +14,11 @@ are the inner product of each 8×8 luma block with one fixed, separable 8×8 pat
 and PyWavelets' Haar synthesis), and moving that coefficient by Δ moves the luma by exactly Δ × pattern. Two small
 matrix products over the whole image give the same numbers as dwt2 → blockwise DCT → inverse DCT → idwt2 (the tests
 check this against ``pywt.dwt2``) without computing the three detail bands or the 15 unused coefficients per block.
+
+Several marks in one image. ``key`` (the dither seed) and ``carrier`` (the coefficient) are keyword parameters whose
+defaults are the emulator's mark. The 16 coefficients of a block's LL-band DCT are orthogonal, so a second mark on
+another carrier moves only its own coefficient and leaves the first mark's votes where they were (up to 8-bit
+rounding and clipping); a different key gives it its own lattice and bit order, so neither detector reads the other.
 """
 
 import binascii
@@ -51,35 +56,46 @@ def _pixel_profile(frequency: int) -> np.ndarray:
     return pywt.idwt(basis, None, "haar", mode="periodization").astype(np.float32)
 
 
-_VERTICAL_PROFILE = _pixel_profile(CARRIER_COEFFICIENT[0])
-_HORIZONTAL_PROFILE = _pixel_profile(CARRIER_COEFFICIENT[1])
+@functools.lru_cache(maxsize=16)
+def _profiles(carrier: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(vertical, horizontal) pixel profiles of a carrier coefficient."""
+    vertical, horizontal = carrier
+    if not all(isinstance(f, int) and 0 <= f < DCT_SIZE for f in carrier) or carrier == (0, 0):
+        # (0, 0) is the block's mean brightness: visible when moved, and shifted by any change of levels.
+        raise ValueError(f"carrier must be a (vertical, horizontal) frequency in 0..{DCT_SIZE - 1}, not DC: {carrier}")
+    return _pixel_profile(vertical), _pixel_profile(horizontal)
 
 
-def _carrier_coefficients(luma: np.ndarray) -> np.ndarray:
+_VERTICAL_PROFILE, _HORIZONTAL_PROFILE = _profiles(CARRIER_COEFFICIENT)
+
+
+def _carrier_coefficients(luma: np.ndarray, carrier: tuple[int, int] = CARRIER_COEFFICIENT) -> np.ndarray:
     """The carrier DCT coefficient of each block's LL band, shaped (block rows, block columns)."""
+    vertical_profile, horizontal_profile = _profiles(carrier)
     height, width = luma.shape
     columns = width // BLOCK
-    across = (luma.reshape(height * columns, BLOCK) @ _HORIZONTAL_PROFILE).reshape(height // BLOCK, BLOCK, columns)
-    return np.matmul(_VERTICAL_PROFILE, across)
+    across = (luma.reshape(height * columns, BLOCK) @ horizontal_profile).reshape(height // BLOCK, BLOCK, columns)
+    return np.matmul(vertical_profile, across)
 
 
-def _luma_change(coefficient_change: np.ndarray) -> np.ndarray:
+def _luma_change(coefficient_change: np.ndarray, carrier: tuple[int, int] = CARRIER_COEFFICIENT) -> np.ndarray:
     """The luma change that moves each block's carrier coefficient by the given amount and nothing else."""
+    vertical_profile, horizontal_profile = _profiles(carrier)
     rows, columns = coefficient_change.shape
-    across = coefficient_change[:, :, None] * _HORIZONTAL_PROFILE
-    return (across[:, None, :, :] * _VERTICAL_PROFILE[None, :, None, None]).reshape(rows * BLOCK, columns * BLOCK)
+    across = coefficient_change[:, :, None] * horizontal_profile
+    return (across[:, None, :, :] * vertical_profile[None, :, None, None]).reshape(rows * BLOCK, columns * BLOCK)
 
 
-def _apply(rgb: np.ndarray, coefficient_change: np.ndarray) -> np.ndarray:
+def _apply(rgb: np.ndarray, coefficient_change: np.ndarray, carrier: tuple[int, int]) -> np.ndarray:
     # The same change on R, G and B is a pure luma change: the Cb and Cr weights sum to zero.
-    changed = rgb + _luma_change(coefficient_change)[..., None]
+    changed = rgb + _luma_change(coefficient_change, carrier)[..., None]
     return np.clip(changed, 0, 255, out=changed)
 
 
-@functools.lru_cache(maxsize=16)
-def _key_tables(block_count: int) -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=32)
+def _key_tables(block_count: int, key: int = DITHER_SEED) -> tuple[np.ndarray, np.ndarray]:
     """Per-block QIM dither and codeword bit index; cached because generated images mostly share a few sizes."""
-    generator = np.random.default_rng(DITHER_SEED)
+    generator = np.random.default_rng(key)
     dither = generator.random(block_count, dtype=np.float32) * np.float32(QIM_STEP)
     # A shuffled assignment spreads every bit over the whole image, so a damaged region costs each bit a little.
     bit_index = generator.permutation(block_count) % CODEWORD_BITS
@@ -108,55 +124,70 @@ def _block_area(pixels: np.ndarray) -> tuple[int, int]:
     return pixels.shape[0] // BLOCK * BLOCK, pixels.shape[1] // BLOCK * BLOCK
 
 
-def embed(image: Image.Image, payload: bytes, *, strength: float = 1.0) -> Image.Image:
+def embed(
+    image: Image.Image,
+    payload: bytes,
+    *,
+    strength: float = 1.0,
+    key: int = DITHER_SEED,
+    carrier: tuple[int, int] = CARRIER_COEFFICIENT,
+) -> Image.Image:
     """Return a copy of ``image`` carrying ``payload`` (8 bytes) invisibly in its luminance.
 
     The result has the same size; RGB and RGBA keep their mode (alpha is copied untouched), other modes come back
     as RGB, or RGBA when they have transparency. ``strength`` in [0.5, 1] is the distortion-compensation factor of
     QIM: each coefficient moves that fraction of the way to its lattice point, and the detector needs no matching
     setting. 1 gives ≈46 dB PSNR and survives JPEG down to about q60; 0.5 gives ≈52 dB and survives JPEG q85; below
-    0.5 rounding to 8 bits alone can erase the mark on small images. Raises ValueError for a wrong payload length, a
-    strength out of range, or an image too small for one codeword (fewer than 96 blocks of 8×8 pixels, as 72×72).
+    0.5 rounding to 8 bits alone can erase the mark on small images. ``key`` and ``carrier`` choose the mark (see the
+    module's docstring); :func:`detect` needs the same pair. Raises ValueError for a wrong payload length, a strength
+    out of range, a DC or out-of-range carrier, or an image too small for one codeword (fewer than 96 blocks of 8×8
+    pixels, as 72×72).
     """
     payload = bytes(payload)
     if len(payload) != PAYLOAD_BYTES:
         raise ValueError(f"payload must be {PAYLOAD_BYTES} bytes, got {len(payload)}")
     if not MIN_STRENGTH <= strength <= 1:
         raise ValueError(f"strength must be in [{MIN_STRENGTH}, 1], got {strength}")
+    _profiles(carrier)  # refuse a bad carrier before any work
     pixels = np.array(_rgb_or_rgba(image))
     height, width = _block_area(pixels)
     if (height // BLOCK) * (width // BLOCK) < CODEWORD_BITS:
         raise ValueError(f"image {image.width}×{image.height} is too small for a watermark")
 
     rgb = pixels[:height, :width, :3].astype(np.float32)
-    coefficients = _carrier_coefficients(rgb @ LUMA_WEIGHTS)
-    dither, bit_index = _key_tables(coefficients.size)
+    coefficients = _carrier_coefficients(rgb @ LUMA_WEIGHTS, carrier)
+    dither, bit_index = _key_tables(coefficients.size, key)
     bits = _codeword(payload)[bit_index].reshape(coefficients.shape)
     # Bit 0 sits on the dithered lattice, bit 1 on the same lattice shifted by half a step.
     offset = dither.reshape(coefficients.shape) + bits * np.float32(QIM_STEP / 2)
     nearest = offset + QIM_STEP * np.round((coefficients - offset) / QIM_STEP)
     target = coefficients + strength * (nearest - coefficients)
 
-    marked = _apply(rgb, target - coefficients)
+    marked = _apply(rgb, target - coefficients, carrier)
     for _ in range(CLIP_CORRECTION_PASSES):
-        shortfall = target - _carrier_coefficients(marked @ LUMA_WEIGHTS)
+        shortfall = target - _carrier_coefficients(marked @ LUMA_WEIGHTS, carrier)
         # Only clipping moves a block this far off target; rounding to 8 bits costs about a third of a unit.
         shortfall[np.abs(shortfall) < QIM_STEP / 8] = 0
         if not shortfall.any():
             break
-        marked = _apply(marked, shortfall)
+        marked = _apply(marked, shortfall, carrier)
     pixels[:height, :width, :3] = (marked + 0.5).astype(np.uint8)  # rounds, as marked is already within 0..255
     return Image.fromarray(pixels)
 
 
-def detect(image: Image.Image) -> bytes | None:
-    """Return the 8-byte payload if ``image`` carries a watermark made by :func:`embed`, else None."""
+def detect(
+    image: Image.Image, *, key: int = DITHER_SEED, carrier: tuple[int, int] = CARRIER_COEFFICIENT
+) -> bytes | None:
+    """Return the 8-byte payload if ``image`` carries a watermark made by :func:`embed` with this ``key`` and
+    ``carrier``, else None. Raises ValueError for a DC or out-of-range carrier."""
+    _profiles(carrier)
     pixels = np.asarray(_rgb_or_rgba(image))
     height, width = _block_area(pixels)
     if (height // BLOCK) * (width // BLOCK) < CODEWORD_BITS:
         return None
-    coefficients = _carrier_coefficients(pixels[:height, :width, :3].astype(np.float32) @ LUMA_WEIGHTS).ravel()
-    dither, bit_index = _key_tables(coefficients.size)
+    luma = pixels[:height, :width, :3].astype(np.float32) @ LUMA_WEIGHTS
+    coefficients = _carrier_coefficients(luma, carrier).ravel()
+    dither, bit_index = _key_tables(coefficients.size, key)
     # +1 on the bit-0 lattice, −1 on the bit-1 lattice, near 0 halfway: a vote weighted by each block's confidence.
     soft_bits = np.cos((2 * np.pi / QIM_STEP) * (coefficients - dither))
     votes = np.bincount(bit_index, weights=soft_bits, minlength=CODEWORD_BITS)

@@ -180,3 +180,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env.int("ATELIER_BROKER_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": 1,
 }
+
+# Provenance: every generated image carries Atelier's invisible watermark and a C2PA manifest signed with the
+# platform's certificate (assets/provenance/). Without ATELIER_C2PA_CERT_PATH a development CA and signing
+# certificate are made on first use under ATELIER_C2PA_DEV_DIR, and that CA is what checks trust.
+ATELIER_C2PA_CERT_PATH = env("ATELIER_C2PA_CERT_PATH", default="")  # PEM: signing certificate, then intermediates
+ATELIER_C2PA_KEY_PATH = env("ATELIER_C2PA_KEY_PATH", default="")  # its PEM private key (EC, RSA or Ed25519)
+ATELIER_C2PA_TRUST_ANCHORS_PATH = env("ATELIER_C2PA_TRUST_ANCHORS_PATH", default="")  # PEM roots checks trust
+ATELIER_C2PA_TSA_URL = env("ATELIER_C2PA_TSA_URL", default="")  # an RFC 3161 timestamp authority, asked at signing
+ATELIER_C2PA_DEV_DIR = VAR_DIR / "c2pa"
+# The detector of Bedrock's own watermark in provenance checks: "emulator" (the local emulator's mark), "off",
+# or the dotted path of a class implementing assets.provenance.detectors.BedrockWatermarkProvider.
+ATELIER_BEDROCK_WATERMARK_DETECTOR = env("ATELIER_BEDROCK_WATERMARK_DETECTOR", default="emulator")

@@ -235,3 +235,15 @@ def test_the_admin_review_queue_approves_in_bulk_through_the_services(tenant_a, 
     assert set(Asset.objects.filter(pk__in=[a.pk for a in waiting]).values_list("status", flat=True)) == {"approved"}
     assert Review.objects.filter(decision="approved", reviewer=approver).count() == 2
     assert page.status_code == 200 and "Provenance" in page.content.decode()
+
+
+def test_an_ingested_image_is_a_draft_of_whoever_asked_with_the_jobs_tags(tenant_a, people, settings, tmp_path):
+    from .provenance_helpers import emulator_image, ingest, use_local_storage
+
+    use_local_storage(settings, tmp_path)
+    creator = people["creator"][0]
+
+    asset = ingest(tenant_a, emulator_image(), requested_by_user=creator, tags=["spring"])
+
+    assert (asset.status, asset.created_by, asset.tags) == (Status.DRAFT, creator, ["spring"])
+    assert move(people["creator"][1], asset, "submit").status_code == 200

@@ -80,7 +80,25 @@ def a_seed(tenant):
     return seed_create(tenant=tenant, actor=None, project=a_project(tenant), value=42, label="Dusk")
 
 
+def a_provenance_check(tenant):
+    from assets.models import ProvenanceCheck
+
+    return ProvenanceCheck.objects.create(tenant=tenant, input_sha256="0" * 64, verdict="no_evidence")
+
+
+def a_small_png_base64() -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 120, 40)).save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
 A_JOB = {"model": "amazon.nova-canvas-v1:0", "prompt": "a lamp", "width": 512, "height": 512}
+A_CHECK = {"image": a_small_png_base64()}
 
 ENDPOINTS = [
     Endpoint("tenant-detail", "get", "/api/v1/tenants/{slug}/", 200),
@@ -114,6 +132,11 @@ ENDPOINTS = [
     Endpoint("budget-detail", "delete", "/api/v1/tenants/{slug}/budgets/{id}/", 204, a_project_budget),
     Endpoint("asset-detail", "get", "/api/v1/tenants/{slug}/assets/{id}/", 200, make_asset),
     Endpoint("asset-finalize", "post", "/api/v1/tenants/{slug}/assets/{id}/finalize/", 201, a_generated_asset),
+    Endpoint("provenance-check-list", "get", "/api/v1/tenants/{slug}/provenance-checks/", 200),
+    Endpoint("provenance-check-list", "post", "/api/v1/tenants/{slug}/provenance-checks/", 201, body=A_CHECK),
+    Endpoint(
+        "provenance-check-detail", "get", "/api/v1/tenants/{slug}/provenance-checks/{id}/", 200, a_provenance_check
+    ),
     Endpoint("asset-submit", "post", "/api/v1/tenants/{slug}/assets/{id}/submit/", 200, a_generated_asset),
     Endpoint("asset-approve", "post", "/api/v1/tenants/{slug}/assets/{id}/approve/", 200, an_asset_in_review),
     Endpoint("asset-reject", "post", "/api/v1/tenants/{slug}/assets/{id}/reject/", 200, an_asset_in_review),
