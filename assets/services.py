@@ -5,11 +5,14 @@ orphan for `sweep_orphans`."""
 import hashlib
 import io
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from PIL import Image
 
+from config.errors import ApplicationError
 from generation.bedrock.images import InputImage
 from tenants.models import Tenant
+from tenants.services import audit_event_record
 
 from . import storage
 from .models import Asset, Project
@@ -107,3 +110,33 @@ def asset_store_upload(*, tenant: Tenant, project: Project, image: InputImage) -
         return existing
     fields = _store(tenant=tenant, data=image.data)
     return Asset.objects.create(tenant=tenant, project=project, kind=Asset.Kind.UPLOAD, **fields)
+
+
+@transaction.atomic
+def asset_update(*, tenant: Tenant, asset: Asset, actor, title=None, tags=None) -> Asset:
+    """Name an asset and tag it; what it shows and where it came from never change."""
+    asset = Asset.objects.for_tenant(tenant).select_for_update().get(pk=asset.pk)
+    before = {"title": asset.title, "tags": list(asset.tags)}
+    if title is not None:
+        if not isinstance(title, str):
+            raise ApplicationError("invalid", "title: give a text.", fields={"title": ["Give a text."]})
+        asset.title = title.strip()
+    if tags is not None:
+        asset.tags = _trimmed_tags(tags)
+    try:
+        asset.full_clean(validate_constraints=False)
+    except ValidationError as error:
+        fields = error.message_dict
+        name, messages = next(iter(fields.items()))
+        raise ApplicationError("invalid", f"{name}: {messages[0]}", fields=fields) from None
+    asset.save(update_fields=["title", "tags", "updated_at"])
+    audit_event_record(tenant=tenant, actor=actor, verb="asset.updated", target=asset,
+                       data={"from": before, "to": {"title": asset.title, "tags": asset.tags}})  # fmt: skip
+    return asset
+
+
+def _trimmed_tags(tags):
+    """Trimmed and without repeats when they are texts; anything else is left for validation to refuse."""
+    if isinstance(tags, list) and all(isinstance(tag, str) for tag in tags):
+        return list(dict.fromkeys(tag.strip() for tag in tags))
+    return tags

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from assets import review
 from assets.models import Asset, Review
 from assets.selectors import asset_lineage
+from assets.services import asset_update
 from config.errors import ApplicationError
 from config.pagination import Page
 from generation.api.jobs import idempotency_key, submission_response
@@ -44,7 +45,7 @@ class AssetFilter(django_filters.FilterSet):
         return queryset.filter(Q(title__icontains=value) | Q(job__params__prompt__icontains=value))
 
 
-class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantScopedViewSet):
     """Stored images, each with an expiring download URL, their review and their lineage."""
 
     model = Asset
@@ -54,8 +55,9 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScope
     pagination_class = Page
     # The review services check each stage's role or named members themselves.
     action_permissions = {
-        "finalize": CanCreate, "submit": CanCreate, "approve": CanView, "reject": CanView,
-        "request_changes": CanView, "archive": CanReview, "bulk": CanView, "lineage": CanView,
+        "update": CanCreate, "partial_update": CanCreate, "finalize": CanCreate, "submit": CanCreate,
+        "approve": CanView, "reject": CanView, "request_changes": CanView, "archive": CanReview, "bulk": CanView,
+        "lineage": CanView,
     }  # fmt: skip
 
     def safely_get_queryset(self, queryset):
@@ -64,6 +66,17 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScope
             .prefetch_related("parents")
             .order_by("-created_at", "index")
         )
+
+    def update(self, request, tenant_slug, pk, partial=False):
+        """PATCH `{title?, tags?}`: name and tag an image."""
+        body = _json_object(request)
+        unknown = sorted(set(body) - {"title", "tags"})
+        if unknown:
+            message = "Only title and tags can be changed."
+            raise ApplicationError("invalid", f"{unknown[0]}: {message}", fields={name: [message] for name in unknown})
+        asset = asset_update(tenant=self.tenant, asset=self.get_object(), actor=self.actor, title=body.get("title"),
+                             tags=body.get("tags"))  # fmt: skip
+        return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
 
     @action(detail=True, methods=["post"])
     def finalize(self, request, tenant_slug, pk):

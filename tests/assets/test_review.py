@@ -247,3 +247,24 @@ def test_an_ingested_image_is_a_draft_of_whoever_asked_with_the_jobs_tags(tenant
 
     assert (asset.status, asset.created_by, asset.tags) == (Status.DRAFT, creator, ["spring"])
     assert move(people["creator"][1], asset, "submit").status_code == 200
+
+
+def test_an_asset_is_named_and_tagged_and_nothing_else_changes(draft, people):
+    url = f"{URL}/{draft.pk}/"
+
+    named = people["creator"][1].patch(url, {"title": "  Spring hero ", "tags": ["spring", "hero", "spring"]},
+                                       format="json")  # fmt: skip
+    too_many = people["creator"][1].patch(url, {"tags": [f"t{i}" for i in range(21)]}, format="json")
+    not_mine = people["creator"][1].patch(url, {"status": "approved"}, format="json")
+    viewer = people["viewer"][1].patch(url, {"title": "Mine"}, format="json")
+
+    assert named.status_code == 200 and (named.json()["title"], named.json()["tags"]) == (
+        "Spring hero",
+        ["spring", "hero"],
+    )
+    assert too_many.status_code == 400 and list(too_many.json()["error"]["fields"]) == ["tags"]
+    assert not_mine.status_code == 400 and list(not_mine.json()["error"]["fields"]) == ["status"]
+    assert viewer.status_code == 403
+    draft.refresh_from_db()
+    assert (draft.title, draft.tags, draft.status) == ("Spring hero", ["spring", "hero"], Status.DRAFT)
+    assert AuditEvent.objects.filter(verb="asset.updated", target_id=str(draft.pk)).count() == 1

@@ -131,6 +131,8 @@ ENDPOINTS = [
     Endpoint("budget-detail", "patch", "/api/v1/tenants/{slug}/budgets/{id}/", 200, a_project_budget, {"amount": "9"}),
     Endpoint("budget-detail", "delete", "/api/v1/tenants/{slug}/budgets/{id}/", 204, a_project_budget),
     Endpoint("asset-detail", "get", "/api/v1/tenants/{slug}/assets/{id}/", 200, make_asset),
+    Endpoint("asset-detail", "patch", "/api/v1/tenants/{slug}/assets/{id}/", 200, make_asset, {"title": "Hero"}),
+    Endpoint("asset-detail", "put", "/api/v1/tenants/{slug}/assets/{id}/", 200, make_asset, {"tags": ["a"]}),
     Endpoint("asset-finalize", "post", "/api/v1/tenants/{slug}/assets/{id}/finalize/", 201, a_generated_asset),
     Endpoint("provenance-check-list", "get", "/api/v1/tenants/{slug}/provenance-checks/", 200),
     Endpoint("provenance-check-list", "post", "/api/v1/tenants/{slug}/provenance-checks/", 201, body=A_CHECK),
