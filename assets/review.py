@@ -19,6 +19,7 @@ from config.errors import ApplicationError
 from tenants.models import ApiKey, Role, Tenant
 from tenants.selectors import actor_role
 from tenants.services import Actor, audit_event_record
+from tenants.webhooks import webhook_event_emit
 
 from .models import ApprovalStage, Asset, Review
 
@@ -88,8 +89,21 @@ def _record(*, asset: Asset, actor: Actor, decision: str, comment: str, stage: S
         tenant=asset.tenant, actor=actor, verb=verb, target=asset,
         data={"status": asset.status, "stage": review.stage_name, "comment": review.comment},
     )  # fmt: skip
+    if verb != "asset.approved" or asset.status == Status.APPROVED:  # passing one stage is not the asset approved
+        webhook_event_emit(tenant=asset.tenant, event=verb, data=lambda: _event_data(asset, review))
     transaction.on_commit(lambda: _notify(review.pk))
     return review
+
+
+def _event_data(asset: Asset, review: Review) -> dict:
+    """What the tenant's webhooks hear of a review move."""
+    return {
+        "asset": {"id": str(asset.pk), "status": asset.status, "project": str(asset.project_id), "title": asset.title,
+                  "job": asset.job_id, "tags": asset.tags},
+        "review": {"id": review.pk, "decision": review.decision, "stage": review.stage_name, "comment": review.comment,
+                   "reviewer": review.reviewer.email if review.reviewer else None,
+                   "reviewer_api_key": review.reviewer_key_id, "at": review.at},
+    }  # fmt: skip
 
 
 def _notify(review_id: int) -> None:
@@ -205,7 +219,7 @@ class BulkFailed(ApplicationError):
 def asset_bulk_transition(*, tenant: Tenant, asset_ids: list, action: str, actor: Actor, comment: str = "") -> list:
     """One move on many assets, all or nothing: if any asset refuses, none moves, and every refusal
     is reported with its asset id."""
-    if action not in TRANSITIONS:
+    if not isinstance(action, str) or action not in TRANSITIONS:
         message = f"One of: {', '.join(TRANSITIONS)}."
         raise ApplicationError("invalid", f"action: {message}", fields={"action": [message]})
     if not isinstance(asset_ids, list) or not 1 <= len(asset_ids) <= BULK_MAX:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from config.errors import ApplicationError
 from tenants.models import Tenant
 from tenants.services import Actor, audit_event_record
+from tenants.webhooks import webhook_event_emit
 
 from .models import Budget, LedgerEntry
 from .money import USD_QUANTUM
@@ -142,6 +143,8 @@ def _budget_alert(budget: Budget, threshold: int) -> None:
         tenant=budget.tenant, actor=None, verb="budget.threshold_crossed", target=budget, data=data
     )
     transaction.on_commit(lambda: budget_alert_send.delay(event.pk))
+    which = {"id": budget.pk, "project": budget.project_id, "api_key": budget.api_key_id, "currency": "USD"}
+    webhook_event_emit(tenant=budget.tenant, event="budget.threshold_crossed", data={"budget": which | data})
 
 
 def _record(entry: LedgerEntry, budgets: list[Budget]) -> None:

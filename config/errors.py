@@ -2,7 +2,7 @@
 {"error": {"code", "message", "fields"}}. (DRF's handler lives in config/exception_handler.py.)"""
 
 from django.http import JsonResponse
-from django.views.defaults import page_not_found
+from django.views.defaults import page_not_found, server_error
 from rest_framework import status
 
 
@@ -23,6 +23,13 @@ class ApplicationError(Exception):
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def json_server_error(request):
+    """500: the envelope under the APIs (the error itself is logged), Django's page elsewhere."""
+    if request.path.startswith(("/api/", "/v1/")):
+        return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+    return server_error(request)
 
 
 def json_not_found(request, exception=None):

@@ -64,6 +64,7 @@ def api_exception_handler(exc, context):
         message = f"{first[0]}: {first[1][0]}" if first else "Invalid input."
         response.data = error_body("invalid", message, fields)
     else:
-        code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "error")
+        # Any other APIException subclass (ours or a library's) keeps its own code, still in the envelope.
+        code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), getattr(exc, "default_code", "error"))
         response.data = error_body(code, str(exc.detail))
     return response

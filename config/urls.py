@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from assets.views import file_download
 from config.health import healthz
@@ -16,7 +17,13 @@ urlpatterns = [
     path("files/<str:token>", file_download, name="file-download"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("v1/", include("generation.openai_api.urls")),  # OpenAI-compatible: the API key names the tenant
     path("api-auth/", include("rest_framework.urls")),
+    # The OpenAPI description, and two readers of it served from our static files (no CDN).
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"), name="redoc"),
 ]
 
 handler404 = "config.errors.json_not_found"
+handler500 = "config.errors.json_server_error"

@@ -18,13 +18,16 @@ from django.utils import timezone
 
 from assets import library
 from assets.models import Asset, Project, PromptVersion, Seed
+from assets.selectors import job_assets
 from assets.services import asset_store_upload, project_get_default
 from assets.storage import StorageUnavailable, read_object
 from billing.pricing import Quote, price_quote
+from billing.selectors import job_cost
 from billing.services import budget_reserve, job_settle
 from config.errors import ApplicationError
 from tenants.models import ApiKey, Tenant
 from tenants.services import Actor, audit_event_record
+from tenants.webhooks import webhook_event_emit
 
 from .bedrock.request import IMAGE_FIELDS, TASK_FIELDS, ImageRequest, validate_request
 from .bedrock.specs import MAX_IMAGES_PER_REQUEST, Family, Task
@@ -542,6 +545,7 @@ def _record_duplicate(
     audit_event_record(
         tenant=tenant, actor=actor, verb="job.deduplicated", target=job, data={"original": str(original.pk)}
     )
+    _emit_ended(job)
     return job
 
 
@@ -747,6 +751,28 @@ def _after_end(job: GenerationJob) -> None:
         _parent_settle(job.parent_id)  # a batch is reserved and settled as a whole, on its parent
     else:
         job_settle(job=job)
+        _emit_ended(job)
+
+
+def _emit_ended(job: GenerationJob) -> None:
+    """job.succeeded (a partially filtered job too: it made images) or job.failed to the tenant's
+    webhooks once the end commits; a batch's parts say nothing, their parent speaks for them."""
+    if job.status in (Status.SUCCEEDED, Status.PARTIALLY_FILTERED, Status.FAILED):
+        event = "job.failed" if job.status == Status.FAILED else "job.succeeded"
+        webhook_event_emit(tenant=job.tenant, event=event, data=lambda: {"job": _job_event_data(job)})
+
+
+def _job_event_data(job: GenerationJob) -> dict:
+    cost = job_cost(job)
+    return {
+        "id": str(job.pk), "status": job.status, "model": job.model.model_id, "task_type": job.task_type,
+        "project": str(job.project_id), "images_requested": job.images_requested,
+        "images_returned": job.images_returned, "images_filtered": job.images_filtered, "tags": job.tags,
+        "cost": None if cost is None else f"{cost:.6f}", "currency": "USD",
+        "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
+        "assets": [str(pk) for pk in job_assets(job).values_list("pk", flat=True)],
+        "deduplicated_from": job.deduplicated_from_id, "finished_at": job.finished_at,
+    }  # fmt: skip
 
 
 def _parent_mark_running(parent_id) -> None:
@@ -778,3 +804,4 @@ def _parent_settle(parent_id) -> None:
     parent.finished_at = timezone.now()
     parent.save()
     job_settle(job=parent)
+    _emit_ended(parent)

@@ -3,9 +3,12 @@ admin sees and changes only their tenants' rows. Writes go through the services,
 leaves the same audit trail as the API."""
 
 from django.contrib import admin, messages
+from django.db import models
 
-from . import services
-from .models import ApiKey, AuditEvent, Membership, Role, Tenant
+from config.errors import ApplicationError
+
+from . import services, webhooks
+from .models import ApiKey, AuditEvent, Membership, Role, Tenant, WebhookDelivery, WebhookEndpoint
 from .selectors import admin_tenant_ids
 
 
@@ -145,3 +148,45 @@ class AuditEventAdmin(TenantScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyTenantAdmin(TenantScopedAdmin):
+    """Rows changed only through their services (the API), seen here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyTenantAdmin):
+    list_display = ["url", "tenant", "active", "events", "created_by", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["url", "description", "tenant__slug"]
+    exclude = ["secret"]  # shown once, to whoever created the webhook
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyTenantAdmin):
+    list_display = ["created_at", "tenant", "event", "endpoint", "status", "attempts", "response_code", "delivered_at"]
+    list_filter = ["status", "event"]
+    search_fields = ["id", "event_id", "endpoint__url", "tenant__slug"]
+    list_select_related = ["tenant", "endpoint"]
+    actions = ["replay"]
+
+    @admin.action(description="Replay selected deliveries")
+    def replay(self, request, queryset):
+        replayed = 0
+        for delivery in queryset.select_related("endpoint", "tenant"):
+            try:
+                webhooks.webhook_delivery_replay(delivery=delivery, actor=request.user)
+                replayed += 1
+            except ApplicationError as error:
+                self.message_user(request, f"{delivery.pk}: {error.message}", messages.WARNING)
+        self.message_user(request, f"Replayed {replayed} deliveries.", messages.SUCCESS)

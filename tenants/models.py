@@ -4,7 +4,8 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -145,3 +146,99 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.verb} {self.target_type}:{self.target_id}"
+
+
+class WebhookEndpoint(TenantOwned):
+    """Where a tenant wants to hear about events: a URL, the events it subscribes to, and the secret
+    every delivery is signed with (kept in clear: signing needs it; shown to people once)."""
+
+    class Event(models.TextChoices):
+        JOB_SUCCEEDED = "job.succeeded"
+        JOB_FAILED = "job.failed"
+        ASSET_SUBMITTED = "asset.submitted"
+        ASSET_APPROVED = "asset.approved"
+        ASSET_REJECTED = "asset.rejected"
+        ASSET_CHANGES_REQUESTED = "asset.changes_requested"
+        ASSET_ARCHIVED = "asset.archived"
+        BUDGET_THRESHOLD_CROSSED = "budget.threshold_crossed"
+
+    url = models.URLField(max_length=2000, validators=[URLValidator(schemes=["http", "https"])])
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=list, help_text="The event types this endpoint receives.")
+    secret = models.CharField(max_length=200, help_text="Signs every delivery (HMAC-SHA256).")
+    active = models.BooleanField(default=True, help_text="Off: no new deliveries, and pending ones stop.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return f"{self.tenant} → {self.url}"
+
+    def clean(self) -> None:
+        events = self.events if isinstance(self.events, list) else []
+        if not events or any(event not in self.Event.values for event in events):
+            raise ValidationError({"events": f"Name one or more of: {', '.join(self.Event.values)}."})
+
+
+class WebhookDelivery(TenantOwned):
+    """One event sent to one endpoint, with every attempt's outcome. A replay is a new delivery of the
+    same payload (the same event id), so each delivery's history stays as it happened."""
+
+    PING = "ping"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=64)
+    event_id = models.UUIDField(help_text="The event's id: the same for every endpoint, retry and replay.")
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, help_text="The start of the last answer.")
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["endpoint", "created_at"], name="webhook_delivery_endpoint_at")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.status})"
+
+
+class IdempotentRequest(models.Model):
+    """A creating POST sent with an Idempotency-Key, and what it answered. The same key with the same
+    request (body, URL, caller) answers that again; with anything else, 409. A unique constraint per
+    tenant, not a cache: two racing requests with one key cannot both create."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    request_sha256 = models.CharField(max_length=64, help_text="sha256 of the parsed body, keys sorted.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotent_request_unique_key")]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="idempotent_request_tenant_at")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.method} {self.path} [{self.key}]"

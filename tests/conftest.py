@@ -45,6 +45,18 @@ def pytest_sessionstart(session):
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # no queued message or quota left from an earlier run
 
 
+@pytest.fixture(autouse=True)
+def _no_request_counts_left():
+    """Request-rate counters (config/throttling.py) live in the test cache, Redis: each test starts without any."""
+    import redis
+
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    stale = list(client.scan_iter(match="*throttle:*", count=1000))
+    if stale:
+        client.delete(*stale)
+    client.close()
+
+
 TEST_BUDGET_USD = Decimal("1000")
 
 

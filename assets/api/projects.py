@@ -5,6 +5,7 @@ and seeds; admins write projects and approval stages. Views only translate HTTP 
 import django_filters
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -14,13 +15,17 @@ from assets.models import ApprovalStage, Project, Prompt, PromptVersion, Seed
 from assets.services import project_get_default
 from generation.models import BedrockModel
 from tenants.api.base import TenantScopedViewSet
+from tenants.api.idempotency import idempotent
+from tenants.models import Role
 from tenants.permissions import CanCreate
 
 # Output
 
 
 class ProjectSerializer(serializers.ModelSerializer):
-    default_model = serializers.CharField(source="default_model.model_id", default=None, read_only=True)
+    default_model = serializers.CharField(
+        source="default_model.model_id", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Project
@@ -45,7 +50,7 @@ class ApprovalStageSerializer(serializers.ModelSerializer):
 
 
 class PromptVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.EmailField(source="created_by.email", default=None, read_only=True)
+    created_by = serializers.EmailField(source="created_by.email", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = PromptVersion
@@ -62,6 +67,7 @@ class PromptSerializer(serializers.ModelSerializer):
         fields = ["id", "project", "name", "latest_version", "created_at", "updated_at"]
         read_only_fields = fields
 
+    @extend_schema_field(PromptVersionSerializer)
     def get_latest_version(self, prompt) -> dict:
         return PromptVersionSerializer(_versions(prompt)[0]).data
 
@@ -73,6 +79,7 @@ class PromptDetailSerializer(PromptSerializer):
         fields = [*PromptSerializer.Meta.fields, "versions"]
         read_only_fields = fields
 
+    @extend_schema_field(PromptVersionSerializer(many=True))
     def get_versions(self, prompt) -> list[dict]:
         return PromptVersionSerializer(_versions(prompt), many=True).data
 
@@ -84,7 +91,7 @@ def _versions(prompt) -> list[PromptVersion]:
 
 class SeedSerializer(serializers.ModelSerializer):
     project = serializers.UUIDField(source="project_id", read_only=True)
-    created_by = serializers.EmailField(source="created_by.email", default=None, read_only=True)
+    created_by = serializers.EmailField(source="created_by.email", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Seed
@@ -130,6 +137,34 @@ class ProjectInput(serializers.Serializer):
 
 class ApprovalStagesInput(serializers.Serializer):
     stages = serializers.JSONField(help_text="[{name, role?, members?: [e-mail]}], in order; [] for the default.")
+
+
+# How the approval stages read and are set, for the OpenAPI schema (ApprovalStagesInput and the library check).
+APPROVAL_STAGES_REQUEST = inline_serializer(
+    "ApprovalStagesRequest",
+    {
+        "stages": serializers.ListField(
+            child=inline_serializer(
+                "ApprovalStageInput",
+                {
+                    "name": serializers.CharField(),
+                    "role": serializers.ChoiceField(choices=Role.choices, required=False),
+                    "members": serializers.ListField(
+                        child=serializers.EmailField(), required=False, help_text="Only these members decide."
+                    ),
+                },
+            ),
+            help_text="In order; [] brings back the default (one stage for approvers).",
+        )
+    },
+)
+APPROVAL_STAGES = inline_serializer(
+    "ApprovalStages",
+    {
+        "default": serializers.BooleanField(help_text="True: the project defines none, so one stage for approvers."),
+        "stages": ApprovalStageSerializer(many=True),
+    },
+)
 
 
 class PromptCreateInput(serializers.Serializer):
@@ -203,30 +238,37 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
     def safely_get_queryset(self, queryset):
         return queryset.select_related("default_model").order_by("name", "slug")
 
+    @extend_schema(request=ProjectInput, responses={201: ProjectSerializer})
+    @idempotent
     def create(self, request, tenant_slug):
         data = _valid(ProjectInput, self, request.data)
         project = library.project_create(tenant=self.tenant, actor=self.actor, **data)
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=ProjectInput, responses=ProjectSerializer)
     def partial_update(self, request, tenant_slug, pk):
         data = _valid(ProjectInput, self, request.data, partial=True)
         project = library.project_update(project=self.get_object(), actor=self.actor, **data)
         return Response(ProjectSerializer(project).data)
 
+    @extend_schema(request=None, responses=ProjectSerializer)
     @action(detail=True, methods=["post"])
     def archive(self, request, tenant_slug, pk):
         project = library.project_archive(project=self.get_object(), actor=self.actor)
         return Response(ProjectSerializer(project).data)
 
+    @extend_schema(request=None, responses=ProjectSerializer)
     @action(detail=True, methods=["post"])
     def unarchive(self, request, tenant_slug, pk):
         project = library.project_unarchive(project=self.get_object(), actor=self.actor)
         return Response(ProjectSerializer(project).data)
 
+    @extend_schema(responses=APPROVAL_STAGES)
     @action(detail=True, methods=["get"], url_path="approval-stages")
     def approval_stages(self, request, tenant_slug, pk):
         return Response(_stages_body(library.approval_stage_list(project=self.get_object())))
 
+    @extend_schema(request=APPROVAL_STAGES_REQUEST, responses=APPROVAL_STAGES)
     @approval_stages.mapping.put
     def approval_stages_set(self, request, tenant_slug, pk):
         data = _valid(ApprovalStagesInput, self, request.data)
@@ -256,17 +298,22 @@ class PromptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         versions = Prefetch("versions", queryset=PromptVersion.objects.select_related("created_by"))
         return queryset.select_related("project").prefetch_related(versions).order_by("name", "pk")
 
+    @extend_schema(request=PromptCreateInput, responses={201: PromptDetailSerializer})
+    @idempotent
     def create(self, request, tenant_slug):
         data = _valid(PromptCreateInput, self, request.data)
         project = data.pop("project", None) or project_get_default(tenant=self.tenant)
         prompt = library.prompt_create(tenant=self.tenant, actor=self.actor, project=project, **data)
         return Response(PromptDetailSerializer(prompt).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=PromptVersionSerializer(many=True))
     @action(detail=True, methods=["get"])
     def versions(self, request, tenant_slug, pk):
         return Response(PromptVersionSerializer(library.prompt_versions(prompt=self.get_object()), many=True).data)
 
+    @extend_schema(request=PromptReviseInput, responses={201: PromptVersionSerializer})
     @versions.mapping.post
+    @idempotent
     def revise(self, request, tenant_slug, pk):
         data = _valid(PromptReviseInput, self, request.data)
         version = library.prompt_revise(prompt=self.get_object(), actor=self.actor, **data)
@@ -285,12 +332,15 @@ class SeedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
     def safely_get_queryset(self, queryset):
         return queryset.select_related("project", "created_by").order_by("label", "pk")
 
+    @extend_schema(request=SeedCreateInput, responses={201: SeedSerializer})
+    @idempotent
     def create(self, request, tenant_slug):
         data = _valid(SeedCreateInput, self, request.data)
         project = data.pop("project", None) or project_get_default(tenant=self.tenant)
         seed = library.seed_create(tenant=self.tenant, actor=self.actor, project=project, **data)
         return Response(SeedSerializer(seed).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=SeedUpdateInput, responses=SeedSerializer)
     def partial_update(self, request, tenant_slug, pk):
         data = _valid(SeedUpdateInput, self, request.data, partial=True)
         seed = library.seed_update(seed=self.get_object(), actor=self.actor, **data)

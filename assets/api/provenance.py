@@ -3,15 +3,19 @@ base64 in JSON) or one of the tenant's assets (`{"asset": id}`) — and reads ea
 
 import uuid
 
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from assets.models import Asset, ProvenanceCheck
 from assets.provenance.checks import NO_SUCH_ASSET, provenance_check_run
 from config.errors import ApplicationError
-from config.pagination import Page
+from config.openapi import error_responses
+from config.pagination import CursorPage
 from generation.bedrock.specs import MAX_INPUT_IMAGE_BYTES
 from tenants.api.base import TenantScopedViewSet
+from tenants.api.idempotency import idempotent
 from tenants.permissions import CanView
 
 
@@ -25,6 +29,16 @@ class ProvenanceCheckSerializer(serializers.ModelSerializer):
         fields = ["id", "verdict", "asset", "lineage", "detectors", "input_sha256", "input_asset", "created_at"]
         read_only_fields = fields
 
+    @extend_schema_field(
+        inline_serializer(
+            "ProvenanceLineage",
+            {
+                "parents": serializers.ListField(child=serializers.UUIDField()),
+                "children": serializers.ListField(child=serializers.UUIDField()),
+            },
+            allow_null=True,
+        )
+    )
     def get_lineage(self, check) -> dict | None:
         """The traced asset's direct lineage, as it is now: the assets it was made from and those made from it."""
         if check.asset is None:
@@ -69,7 +83,9 @@ class ProvenanceCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
 
     model = ProvenanceCheck
     serializer_class = ProvenanceCheckSerializer
-    pagination_class = Page
+    pagination_class = CursorPage
+    cursor_ordering = ("-created_at", "pk")
+    parser_classes = [JSONParser, MultiPartParser]
     action_permissions = {"create": CanView}
 
     def safely_get_queryset(self, queryset):
@@ -79,6 +95,29 @@ class ProvenanceCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
             .order_by("-created_at", "pk")
         )
 
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "ProvenanceCheckUpload",
+                {
+                    "image": serializers.ImageField(required=False, help_text="JPEG or PNG, at most 5 MB."),
+                    "asset": serializers.UUIDField(required=False, help_text="Or one of the tenant's assets."),
+                },
+            ),
+            "application/json": inline_serializer(
+                "ProvenanceCheckRequest",
+                {
+                    "image": serializers.CharField(required=False, help_text="Base64 (or a `data:` URL)."),
+                    "asset": serializers.UUIDField(required=False, help_text="Or one of the tenant's assets."),
+                },
+            ),
+        },
+        responses={
+            201: ProvenanceCheckSerializer,
+            **error_responses(503, descriptions={503: "The asset's file cannot be read right now: try again."}),
+        },
+    )
+    @idempotent
     def create(self, request, tenant_slug):
         if not hasattr(request.data, "get"):
             raise ApplicationError("invalid", "Send an object: a multipart form or JSON.")

@@ -2,7 +2,8 @@ import django_filters
 from django.db import connection
 from django.db.models import Q
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import mixins
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -11,8 +12,10 @@ from assets.models import Asset, Review
 from assets.selectors import asset_lineage
 from assets.services import asset_update
 from config.errors import ApplicationError
-from config.pagination import Page
-from generation.api.jobs import idempotency_key, submission_response
+from config.filters import UtcIsoDateTimeFilter
+from config.openapi import error_responses
+from config.pagination import CursorPage
+from generation.api.jobs import JOB_IDEMPOTENCY_KEY, JobSerializer, idempotency_key, submission_response
 from generation.services import job_finalize
 from tenants.api.base import TenantScopedViewSet
 from tenants.permissions import CanCreate, CanReview, CanView
@@ -28,8 +31,8 @@ class AssetFilter(django_filters.FilterSet):
     tag = django_filters.CharFilter(method="filter_tag")
     model = django_filters.CharFilter(field_name="job__model__model_id")
     creator = django_filters.NumberFilter(field_name="created_by_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search", help_text="Words in the title or the prompt.")
 
     class Meta:
@@ -45,6 +48,71 @@ class AssetFilter(django_filters.FilterSet):
         return queryset.filter(Q(title__icontains=value) | Q(job__params__prompt__icontains=value))
 
 
+COMMENT = serializers.CharField(required=False, allow_blank=True, max_length=5000, help_text="Kept on the review.")
+REVIEW_MOVE = {
+    "request": inline_serializer("ReviewMoveRequest", {"comment": COMMENT}),
+    "responses": {
+        200: AssetSerializer,
+        **error_responses(
+            409, descriptions={409: "`invalid_transition`: not in a state this move starts from; `status` says which."}
+        ),
+    },
+}
+LINEAGE_JOB = inline_serializer(
+    "LineageJob",
+    {
+        "id": serializers.UUIDField(),
+        "task_type": serializers.CharField(),
+        "model": serializers.CharField(),
+        "quality": serializers.CharField(),
+        "finalizes": serializers.UUIDField(allow_null=True, help_text="The draft this job re-rendered, if any."),
+    },
+    allow_null=True,
+)
+_LINEAGE_FIELDS = {
+    "id": serializers.UUIDField(),
+    "kind": serializers.CharField(),
+    "status": serializers.CharField(),
+    "title": serializers.CharField(),
+    "width": serializers.IntegerField(),
+    "height": serializers.IntegerField(),
+    "created_at": serializers.DateTimeField(),
+    "job": LINEAGE_JOB,
+}
+
+
+def _lineage_asset(name: str, *links: str) -> serializers.Serializer:
+    return inline_serializer(
+        name, {**_LINEAGE_FIELDS, **{link: serializers.ListField(child=serializers.UUIDField()) for link in links}}
+    )
+
+
+LINEAGE = inline_serializer(
+    "Lineage",
+    {
+        "asset": _lineage_asset("LineageAsset", "parents", "children"),
+        "ancestors": serializers.ListField(
+            child=_lineage_asset("LineageAncestor", "parents"), help_text="Nearest first."
+        ),
+        "descendants": serializers.ListField(
+            child=_lineage_asset("LineageDescendant", "children"), help_text="Nearest first."
+        ),
+    },
+)
+
+ASSET_UPDATE = extend_schema(
+    request=inline_serializer(
+        "AssetUpdateRequest",
+        {
+            "title": serializers.CharField(required=False, allow_blank=True),
+            "tags": serializers.ListField(child=serializers.CharField(), required=False),
+        },
+    ),
+    responses=AssetSerializer,
+)
+
+
+@extend_schema_view(update=ASSET_UPDATE, partial_update=ASSET_UPDATE)
 class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantScopedViewSet):
     """Stored images, each with an expiring download URL, their review and their lineage."""
 
@@ -52,7 +120,8 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
     serializer_class = AssetSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = AssetFilter
-    pagination_class = Page
+    pagination_class = CursorPage
+    cursor_ordering = ("-created_at", "index", "pk")
     # The review services check each stage's role or named members themselves.
     action_permissions = {
         "update": CanCreate, "partial_update": CanCreate, "finalize": CanCreate, "submit": CanCreate,
@@ -78,6 +147,23 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
                              tags=body.get("tags"))  # fmt: skip
         return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
 
+    @extend_schema(
+        request=inline_serializer(
+            "FinalizeRequest",
+            {
+                "width": serializers.IntegerField(required=False, help_text="No smaller than the draft."),
+                "height": serializers.IntegerField(required=False),
+            },
+        ),
+        parameters=[JOB_IDEMPOTENCY_KEY],
+        responses={
+            201: JobSerializer,
+            200: OpenApiResponse(JobSerializer, description="The first job with this Idempotency-Key, as it is now."),
+            **error_responses(
+                402, 409, 503, descriptions={409: "`already_final`: the image is already premium at that size."}
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     def finalize(self, request, tenant_slug, pk):
         """Re-render this draft at premium quality, optionally larger (`width`, `height`): a new job."""
@@ -94,26 +180,47 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
 
+    @extend_schema(**REVIEW_MOVE)
     @action(detail=True, methods=["post"])
     def submit(self, request, tenant_slug, pk):
         return self._move(request, "submit")
 
+    @extend_schema(**REVIEW_MOVE)
     @action(detail=True, methods=["post"])
     def approve(self, request, tenant_slug, pk):
         return self._move(request, "approve")
 
+    @extend_schema(**REVIEW_MOVE)
     @action(detail=True, methods=["post"])
     def reject(self, request, tenant_slug, pk):
         return self._move(request, "reject")
 
+    @extend_schema(**REVIEW_MOVE)
     @action(detail=True, methods=["post"], url_path="request-changes")
     def request_changes(self, request, tenant_slug, pk):
         return self._move(request, "request-changes")
 
+    @extend_schema(**REVIEW_MOVE)
     @action(detail=True, methods=["post"])
     def archive(self, request, tenant_slug, pk):
         return self._move(request, "archive")
 
+    @extend_schema(
+        request=inline_serializer(
+            "BulkReviewRequest",
+            {
+                "ids": serializers.ListField(child=serializers.UUIDField(), help_text="The assets to move."),
+                "action": serializers.ChoiceField(choices=list(review.TRANSITIONS)),
+                "comment": COMMENT,
+            },
+        ),
+        responses={
+            200: inline_serializer("BulkReviewResult", {"results": AssetSerializer(many=True)}),
+            **error_responses(
+                409, descriptions={409: "`bulk_failed`: some could not move (all for their state); nothing moved."}
+            ),
+        },
+    )
     @action(detail=False, methods=["post"])
     def bulk(self, request, tenant_slug):
         """`{"ids": [...], "action": "approve", "comment"?}`: every asset moves, or none does."""
@@ -125,6 +232,7 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
         assets = {a.pk: a for a in self.get_queryset().filter(pk__in=[a.pk for a in moved])}
         return Response({"results": self.get_serializer([assets[a.pk] for a in moved], many=True).data})
 
+    @extend_schema(responses=LINEAGE)
     @action(detail=True, methods=["get"])
     def lineage(self, request, tenant_slug, pk):
         """Where the image came from (its ancestors) and what was made from it (its descendants)."""
@@ -136,7 +244,8 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
 
     model = Review
     serializer_class = ReviewSerializer
-    pagination_class = Page
+    pagination_class = CursorPage
+    cursor_ordering = ("-at", "-id")
     filter_backends = [DjangoFilterBackend]
     filterset_fields = {"asset": ["exact"], "decision": ["exact"], "reviewer": ["exact"]}
 

@@ -1,5 +1,6 @@
 """Budgets over REST: everyone in the tenant reads them with the month's figures; admins set them."""
 
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
@@ -9,6 +10,7 @@ from billing.models import ALERT_THRESHOLD_RANGE, ALERT_THRESHOLDS_MAX, Budget
 from billing.money import parse_usd
 from billing.selectors import budget_status
 from tenants.api.base import TenantScopedViewSet
+from tenants.api.idempotency import idempotent
 from tenants.models import ApiKey
 
 
@@ -23,12 +25,24 @@ class BudgetSerializer(serializers.ModelSerializer):
         fields = ["id", "scope", "project", "api_key", "period", "amount", "alert_thresholds", "month"]
         read_only_fields = fields
 
+    @extend_schema_field(
+        inline_serializer(
+            "BudgetMonth",
+            {
+                "start": serializers.DateField(help_text="The first day of the budget's current month."),
+                "spent": serializers.DecimalField(max_digits=18, decimal_places=6, help_text="Charged so far."),
+                "reserved": serializers.DecimalField(max_digits=18, decimal_places=6, help_text="Held by jobs."),
+                "remaining": serializers.DecimalField(max_digits=18, decimal_places=6),
+            },
+        )
+    )
     def get_month(self, budget) -> dict:
         period_start = services.period_start_for(budget.tenant)
         figures = budget_status(budget, period_start=period_start)
         return {"start": period_start.isoformat(), **{name: f"{value:.6f}" for name, value in figures.items()}}
 
 
+@extend_schema_field({"type": "string", "format": "decimal", "example": "500.00", "description": "USD, ≥ 0."})
 class UsdField(serializers.Field):
     def to_internal_value(self, data):
         try:
@@ -74,6 +88,8 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
     def safely_get_queryset(self, queryset):
         return queryset.select_related("tenant").order_by("pk")
 
+    @extend_schema(request=BudgetCreateInput, responses={201: BudgetSerializer})
+    @idempotent
     def create(self, request, tenant_slug):
         data = BudgetCreateInput(data=request.data, context={"tenant": self.tenant})
         data.is_valid(raise_exception=True)
@@ -84,6 +100,7 @@ class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         )  # fmt: skip
         return Response(BudgetSerializer(budget).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=BudgetInput, responses=BudgetSerializer)
     def partial_update(self, request, tenant_slug, pk):
         data = BudgetInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)

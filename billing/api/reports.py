@@ -9,14 +9,18 @@ import zoneinfo
 import django_filters
 from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, views
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from billing.models import LedgerEntry
 from billing.selectors import SPEND_GROUPS, spend_report
 from config.errors import ApplicationError
-from config.pagination import Page
+from config.openapi import error_responses
+from config.pagination import CursorPage
 from tenants.api.base import TenantContextMixin, TenantScopedViewSet
 from tenants.permissions import CanView
 
@@ -46,12 +50,49 @@ class LedgerViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     serializer_class = LedgerEntrySerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = LedgerFilter
-    pagination_class = Page
+    pagination_class = CursorPage
+    cursor_ordering = ("-created_at", "-id")
 
     def safely_get_queryset(self, queryset):
         return queryset.order_by("-created_at", "-id")
 
 
+def _amount(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=18, decimal_places=6, **kwargs)
+
+
+class SpendRowSerializer(serializers.Serializer):
+    key = serializers.CharField(allow_null=True, help_text="The group: a day, project, model, e-mail, tag, …")
+    spent = _amount()
+    entries = serializers.IntegerField()
+    approved_assets = serializers.IntegerField()
+    cost_per_approved_asset = _amount(allow_null=True)
+
+
+class SpendReportSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    group_by = serializers.ChoiceField(choices=list(SPEND_GROUPS))
+    from_ = serializers.DateField()
+    to = serializers.DateField(help_text="Exclusive.")
+    rows = SpendRowSerializer(many=True)
+    total = _amount()
+    approved_assets = serializers.IntegerField()
+    cost_per_approved_asset = _amount(allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # a keyword in Python, a field name in the answer
+        return fields
+
+
+SPEND_PARAMETERS = [
+    OpenApiParameter("group_by", str, enum=list(SPEND_GROUPS), default="day"),
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First day (default: the 1st of this month)."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="The day after the last (default: tomorrow)."),
+]
+
+
+@extend_schema(parameters=SPEND_PARAMETERS, responses={200: SpendReportSerializer, **error_responses(400)})
 class SpendView(TenantContextMixin, views.APIView):
     """GET ?group_by=day|project|model|user|quality|tag|api_key&from=YYYY-MM-DD&to=YYYY-MM-DD (to
     exclusive; default: this month so far). `spend.csv` answers the same rows as CSV."""
@@ -104,6 +145,26 @@ class SpendView(TenantContextMixin, views.APIView):
             return datetime.date.fromisoformat(value)
         except ValueError:
             raise ApplicationError("invalid", f"{name}: use YYYY-MM-DD.", fields={name: ["Use YYYY-MM-DD."]}) from None
+
+
+@extend_schema(
+    parameters=SPEND_PARAMETERS,
+    responses={
+        (200, "text/csv"): OpenApiResponse(
+            OpenApiTypes.STR,
+            description="Columns: the group, spent_usd, entries, approved_assets, cost_per_approved_asset_usd.",
+        ),
+        **error_responses(400),
+    },
+)
+class SpendCsvView(SpendView):
+    """The same rows as CSV, for spreadsheets."""
+
+    as_csv = True
+
+    def perform_content_negotiation(self, request, force=False):
+        # The rows are CSV whatever the Accept header says; errors stay JSON in the one envelope.
+        return JSONRenderer(), JSONRenderer.media_type
 
 
 def _usd(amount) -> str | None:

@@ -2,7 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .budgets import BudgetViewSet
-from .reports import LedgerViewSet, SpendView
+from .reports import LedgerViewSet, SpendCsvView, SpendView
 from .views import EstimateView
 
 router = SimpleRouter()
@@ -12,6 +12,6 @@ router.register("ledger", LedgerViewSet, basename="ledger")
 urlpatterns = [
     path("estimate/", EstimateView.as_view(), name="estimate"),
     path("spend/", SpendView.as_view(), name="spend"),
-    path("spend.csv", SpendView.as_view(as_csv=True), name="spend-csv"),
+    path("spend.csv", SpendCsvView.as_view(), name="spend-csv"),
     *router.urls,
 ]

@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files: no CDN at run time
     "tenants",
     "billing",
     "generation",
@@ -137,6 +139,36 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.AtelierAutoSchema",
+    # Per API key, and per signed-in person (config/throttling.py reads the rates below at each request).
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.ApiKeyRateThrottle", "config.throttling.UserRateThrottle"],
+}
+
+# Requests each API key (and each signed-in person) may make, as "<count>/<sec|min|hour|day>"; above it 429.
+ATELIER_API_RATE_PER_KEY = env("ATELIER_API_RATE_PER_KEY", default="600/min")
+ATELIER_API_RATE_PER_USER = env("ATELIER_API_RATE_PER_USER", default="600/min")
+# How long an Idempotency-Key's stored answer is replayed (hours); later the key may be used again.
+ATELIER_IDEMPOTENCY_KEY_TTL_HOURS = env.int("ATELIER_IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Atelier API",
+    "DESCRIPTION": (
+        "Brand images with Amazon Bedrock, per tenant. Authenticate with `Authorization: Bearer <API key>` or a "
+        "signed-in session (with its CSRF token for writes). Every error answers "
+        '`{"error": {"code", "message", "fields"}}`. POSTs that create accept an `Idempotency-Key` header: the '
+        "same key with the same body answers the first response again (`Idempotent-Replayed: true`); with "
+        "another body, 409. Growing lists answer in cursor pages (`next`/`previous` links, `page_size`)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1/tenants/\{tenant_slug\}|/api/v1",
+    # No validator badge: Swagger UI would send the schema's URL to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.add_shared_components"],
 }
 
 LOGGING = {
@@ -153,6 +185,11 @@ LOGGING = {
 ATELIER_BEDROCK_ENDPOINT_URL = env("ATELIER_BEDROCK_ENDPOINT_URL", default="")
 ATELIER_BEDROCK_REGION = env("ATELIER_BEDROCK_REGION", default="us-east-1")
 ATELIER_BEDROCK_READ_TIMEOUT = env.int("ATELIER_BEDROCK_READ_TIMEOUT", default=300)
+
+# The OpenAI-compatible API (/v1/): the model a request without `model` uses, and how long a request waits for
+# its images before answering 504 (the job keeps running). Keep it below the web server's request timeout.
+ATELIER_OPENAI_DEFAULT_MODEL = env("ATELIER_OPENAI_DEFAULT_MODEL", default="amazon.nova-canvas-v1:0")
+ATELIER_OPENAI_WAIT_SECONDS = env.float("ATELIER_OPENAI_WAIT_SECONDS", default=50.0)
 
 # The generation pipeline: queues, retries and each model's Bedrock quota.
 ATELIER_JOB_MAX_ATTEMPTS = env.int("ATELIER_JOB_MAX_ATTEMPTS", default=6)
@@ -192,3 +229,11 @@ ATELIER_C2PA_DEV_DIR = VAR_DIR / "c2pa"
 # The detector of Bedrock's own watermark in provenance checks: "emulator" (the local emulator's mark), "off",
 # or the dotted path of a class implementing assets.provenance.detectors.BedrockWatermarkProvider.
 ATELIER_BEDROCK_WATERMARK_DETECTOR = env("ATELIER_BEDROCK_WATERMARK_DETECTOR", default="emulator")
+
+# Webhooks (tenants/webhooks.py): deliveries go to public addresses only; name the networks (CIDR) a webhook may
+# also reach, e.g. "127.0.0.0/8,::1/128" for a receiver on this machine. Cloud metadata addresses stay refused.
+ATELIER_WEBHOOK_ALLOWED_NETWORKS = env.list("ATELIER_WEBHOOK_ALLOWED_NETWORKS", default=[])
+ATELIER_WEBHOOK_TIMEOUT_SECONDS = env.float("ATELIER_WEBHOOK_TIMEOUT_SECONDS", default=10.0)  # connect, and each read
+ATELIER_WEBHOOK_MAX_ATTEMPTS = env.int("ATELIER_WEBHOOK_MAX_ATTEMPTS", default=10)
+ATELIER_WEBHOOK_BACKOFF_SECONDS = env.float("ATELIER_WEBHOOK_BACKOFF_SECONDS", default=30.0)  # doubles per attempt
+ATELIER_WEBHOOK_BACKOFF_MAX_SECONDS = env.float("ATELIER_WEBHOOK_BACKOFF_MAX_SECONDS", default=900.0)

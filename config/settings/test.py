@@ -6,7 +6,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:54
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from .base import *
-from .base import STORAGES, env
+from .base import REST_FRAMEWORK, STORAGES, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-not-secret")
 DEBUG = False
@@ -17,3 +17,6 @@ STORAGES = STORAGES | {"staticfiles": {"BACKEND": "django.contrib.staticfiles.st
 # Serve static files from the finders: no collectstatic needed for the tests.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# The tenant API speaks JSON: the test client sends it unless a test asks for multipart (uploads).
+REST_FRAMEWORK = {**REST_FRAMEWORK, "TEST_REQUEST_DEFAULT_FORMAT": "json"}

@@ -3,6 +3,7 @@ generation.services and back."""
 
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,9 +12,14 @@ from assets.api.serializers import AssetSerializer
 from assets.selectors import job_assets
 from billing.selectors import job_cost
 from config.errors import ApplicationError
+from config.filters import UtcIsoDateTimeFilter
+from config.openapi import IDEMPOTENT_REPLAYED_HEADER, error_responses
+from config.pagination import CursorPage
 from generation import services
+from generation.bedrock.specs import CONTROL_MODES, OUTPAINTING_MODES, Task
 from generation.models import GenerationJob
 from tenants.api.base import TenantScopedViewSet
+from tenants.api.idempotency import REPLAYED_HEADER, idempotency_key
 from tenants.permissions import CanCreate
 
 # Fields of a job request that are the job's envelope, not the image request itself. A saved prompt
@@ -42,18 +48,12 @@ def job_body(data, *, model_required: bool = True) -> dict:
     return dict(data.items())
 
 
-def idempotency_key(request) -> str | None:
-    key = request.headers.get("Idempotency-Key") or None
-    if key and len(key) > 200:
-        message = "At most 200 characters."
-        raise ApplicationError("invalid", f"Idempotency-Key: {message}", fields={"Idempotency-Key": [message]})
-    return key
-
-
 def submission_response(submission, context) -> Response:
-    """201 with the new job; 200 with the first one when an Idempotency-Key is replayed."""
+    """201 with the new job; 200 with the first one (as it is now) when an Idempotency-Key is replayed."""
     data = JobSerializer(submission.job, context=context).data
-    return Response(data, status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK)
+    if submission.created:
+        return Response(data, status=status.HTTP_201_CREATED)
+    return Response(data, status=status.HTTP_200_OK, headers={REPLAYED_HEADER: "true"})
 
 
 def job_request_arguments(body: dict) -> dict:
@@ -70,11 +70,53 @@ def image_request_fields(body: dict) -> dict:
     return {key: value for key, value in body.items() if key not in ENVELOPE_FIELDS}
 
 
+class JobRequestSerializer(serializers.Serializer):
+    """What a job (or an estimate) reads from its JSON body. Only the task's own fields may be sent
+    (`task_type` decides which); everything is checked against the model's limits, and a bad field is a
+    400 naming it. Describes the body for the OpenAPI schema; job_body and the catalog do the checking."""
+
+    model = serializers.CharField(required=False, help_text="A catalog model id; default: the project's model.")
+    task_type = serializers.ChoiceField(choices=[task.value for task in Task], required=False, default="TEXT_IMAGE")
+    prompt = serializers.CharField(required=False, trim_whitespace=False)
+    negative_prompt = serializers.CharField(required=False, trim_whitespace=False)
+    size = serializers.CharField(required=False, help_text="`WIDTHxHEIGHT`, instead of `width` and `height`.")
+    width = serializers.IntegerField(required=False)
+    height = serializers.IntegerField(required=False)
+    aspect_ratio = serializers.CharField(required=False, help_text="Stability: e.g. `16:9`, instead of a size.")
+    quality = serializers.CharField(required=False, help_text="`standard` or `premium`, as the model offers.")
+    n = serializers.IntegerField(required=False, help_text="Images; above 5 (up to 200) the job is a batch.")
+    seed = serializers.IntegerField(required=False, help_text="Default: a random seed, stored.")
+    cfg_scale = serializers.FloatField(required=False)
+    style = serializers.CharField(required=False, help_text="Nova's style preset.")
+    output_format = serializers.CharField(required=False, help_text="Stability: `png` or `jpeg`.")
+    image = serializers.CharField(required=False, help_text="The input image: base64, or a `data:` URL.")
+    images = serializers.ListField(child=serializers.CharField(), required=False, help_text="IMAGE_VARIATION.")
+    mask_image = serializers.CharField(required=False, help_text="Black where to change, white to keep.")
+    mask_prompt = serializers.CharField(required=False, help_text="Instead of `mask_image`.")
+    outpainting_mode = serializers.ChoiceField(choices=OUTPAINTING_MODES, required=False)
+    condition_image = serializers.CharField(required=False)
+    control_mode = serializers.ChoiceField(choices=CONTROL_MODES, required=False)
+    control_strength = serializers.FloatField(required=False)
+    colors = serializers.ListField(child=serializers.CharField(), required=False, help_text='e.g. ["#1A2B3C"].')
+    reference_image = serializers.CharField(required=False)
+    similarity_strength = serializers.FloatField(required=False)
+    strength = serializers.FloatField(required=False, help_text="IMAGE_TO_IMAGE.")
+    project = serializers.UUIDField(required=False, help_text="Default: the tenant's default project.")
+    source_asset = serializers.UUIDField(required=False, help_text="An asset whose image fills the task's input.")
+    tags = serializers.ListField(child=serializers.CharField(), required=False, help_text="Up to 20 campaign tags.")
+    saved_prompt = serializers.UUIDField(required=False, help_text="A saved prompt: its latest version.")
+    prompt_version = serializers.IntegerField(required=False, help_text="A saved prompt's version, by id.")
+    variables = serializers.DictField(child=serializers.CharField(), required=False, help_text="Fill `{name}`s.")
+    saved_seed = serializers.UUIDField(required=False, help_text="A saved seed's id: its value is the seed.")
+
+
 class JobSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.model_id")
     project = serializers.UUIDField(source="project_id")
     prompt = serializers.SerializerMethodField()
-    unit_price = serializers.DecimalField(source="unit_price_usd", max_digits=18, decimal_places=6, read_only=True)
+    unit_price = serializers.DecimalField(
+        source="unit_price_usd", max_digits=18, decimal_places=6, read_only=True, allow_null=True
+    )
     cost = serializers.SerializerMethodField(help_text="What the job was charged, once settled.")
     error = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
@@ -113,6 +155,7 @@ class JobSerializer(serializers.ModelSerializer):
             for child in job.children.order_by("created_at")
         ]
 
+    @extend_schema_field(AssetSerializer(many=True))
     def get_assets(self, job) -> list[dict]:
         return AssetSerializer(self._assets(job), many=True, context=self.context).data
 
@@ -124,12 +167,21 @@ class JobFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=GenerationJob.Status.choices)
     model = django_filters.CharFilter(field_name="model__model_id")
     project = django_filters.UUIDFilter(field_name="project_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = GenerationJob
         fields = ["status", "model", "project", "created_after", "created_before"]
+
+
+JOB_IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Up to 200 characters. A job already made with this key is answered (200) instead of a new one.",
+)
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
@@ -139,6 +191,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
     serializer_class = JobSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = JobFilter
+    pagination_class = CursorPage
+    cursor_ordering = ("-created_at", "-pk")
     action_permissions = {"create": CanCreate, "cancel": CanCreate}
 
     def safely_get_queryset(self, queryset):
@@ -147,6 +201,15 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
             return queryset.filter(parent=None).order_by("-created_at")  # a batch's parts are in its `children`
         return queryset
 
+    @extend_schema(
+        request=JobRequestSerializer,
+        parameters=[JOB_IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED_HEADER],
+        responses={
+            201: JobSerializer,
+            200: OpenApiResponse(JobSerializer, description="The first job with this Idempotency-Key, as it is now."),
+            **error_responses(402, 503, descriptions={503: "Storing the request's input images failed: try again."}),
+        },
+    )
     def create(self, request, tenant_slug):
         body = job_body(request.data, model_required=False)
         submission = services.job_submit(
@@ -155,6 +218,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         )  # fmt: skip
         return submission_response(submission, self.get_serializer_context())
 
+    @extend_schema(
+        request=None,
+        responses={200: JobSerializer, **error_responses(409, descriptions={409: "`job_finished`: it has ended."})},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, tenant_slug, pk):
         job = services.job_cancel(tenant=self.tenant, job=self.get_object(), actor=self.actor)

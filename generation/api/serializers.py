@@ -7,7 +7,7 @@ from generation.models import BedrockModel
 class BedrockModelSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="model_id")
     lifecycle = serializers.SerializerMethodField()
-    successor = serializers.CharField(source="successor.model_id", default=None)
+    successor = serializers.CharField(source="successor.model_id", default=None, allow_null=True)
     warnings = serializers.SerializerMethodField()
 
     class Meta:

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -16,8 +17,13 @@ class BedrockModelViewSet(TenantContextMixin, viewsets.ViewSet):
     permission_classes = [IsAuthenticated, CanView]
     lookup_value_regex = r"[^/]+"  # model ids hold dots and colons
 
+    @extend_schema(responses=BedrockModelSerializer(many=True))
     def list(self, request, tenant_slug):
         return Response(BedrockModelSerializer(model_list_for_tenant(tenant=self.tenant), many=True).data)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH, description="e.g. amazon.nova-canvas-v1:0")],
+        responses=BedrockModelSerializer,
+    )
     def retrieve(self, request, tenant_slug, pk):
         return Response(BedrockModelSerializer(model_get_for_tenant(tenant=self.tenant, model_id=pk)).data)

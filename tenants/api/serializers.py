@@ -44,7 +44,7 @@ class MembershipUpdateSerializer(serializers.Serializer):
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None, allow_null=True)
     is_active = serializers.SerializerMethodField()
 
     class Meta:
@@ -65,6 +65,18 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
     def get_is_active(self, api_key: ApiKey) -> bool:
         return api_key.is_usable()
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="The key itself, shown in this answer only (null when an Idempotency-Key replays it: revoke and "
+        "create another if it was lost).",
+    )
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "secret"]
+        read_only_fields = fields
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):

@@ -188,7 +188,9 @@ def test_checks_are_listed_newest_first_in_pages_and_read_one_by_one(viewer_a, g
     second = upload(viewer_a, (PHOTOS / "chelsea.png").read_bytes()).json()
 
     listed = viewer_a.get(URL.format(slug="acme") + "?page_size=1").json()
+    rest = viewer_a.get(listed["next"]).json()
     one = viewer_a.get(URL.format(slug="acme") + f"{first['id']}/")
 
-    assert listed["count"] == 2 and listed["next"] and [c["id"] for c in listed["results"]] == [second["id"]]
+    assert [c["id"] for c in listed["results"]] == [second["id"]] and listed["previous"] is None
+    assert [c["id"] for c in rest["results"]] == [first["id"]] and rest["next"] is None
     assert one.status_code == 200 and json.loads(one.content) == first

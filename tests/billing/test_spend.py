@@ -69,7 +69,7 @@ def test_spend_as_csv_and_the_ledger(tenant_a, member, client_as, spent):
         "quality,spent_usd,entries,approved_assets,cost_per_approved_asset_usd",
         "standard,0.096000,3,0,",
     ]
-    assert ledger["count"] == 3
+    assert len(ledger["results"]) == 3 and ledger["next"] is None
     assert sum(Decimal(entry["amount"]) for entry in ledger["results"]) == Decimal("0.096")
 
 

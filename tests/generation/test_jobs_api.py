@@ -25,7 +25,7 @@ def test_jobs_filter_by_status_model_project_and_date(tenant_a, member, client_a
     def ids(query: str) -> set[str]:
         response = client.get(f"/api/v1/tenants/acme/jobs/{query}")
         assert response.status_code == 200, response.json()
-        return {job["id"] for job in response.json()}
+        return {job["id"] for job in response.json()["results"]}
 
     assert ids("") == {str(queued.pk), str(failed.pk), str(titan.pk)}
     assert ids("?status=failed") == {str(failed.pk)}

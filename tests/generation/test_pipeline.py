@@ -184,7 +184,7 @@ def test_a_batch_fans_out_with_a_seed_sweep_and_reports_progress(api, pipeline):
     assert job["progress"] == {"done": 12, "total": 12}
     assert len(job["assets"]) == 12 and len({a["sha256"] for a in job["assets"]}) == 12
     assert pipeline.emulator.invocations() == 3
-    listed = api.get("/api/v1/tenants/acme/jobs/").json()
+    listed = api.get("/api/v1/tenants/acme/jobs/").json()["results"]
     assert [j["id"] for j in listed] == [job["id"]]  # the parts are inside the batch, not beside it
 
 

@@ -97,6 +97,28 @@ def a_small_png_base64() -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+# A public address, so registering it needs no DNS; nothing is sent in the matrix (no commit).
+A_WEBHOOK = {"url": "https://93.184.215.14/atelier-hooks", "events": ["job.succeeded"]}
+
+
+def a_webhook(tenant):
+    from tenants.webhooks import webhook_endpoint_create
+
+    return webhook_endpoint_create(tenant=tenant, actor=None, **A_WEBHOOK).endpoint
+
+
+@dataclass(frozen=True)
+class WebhookDeliveryPath:
+    pk: str  # fills {id} in ".../webhooks/{id}/..." with "<webhook id>/deliveries/<delivery id>"
+
+
+def a_webhook_delivery(tenant):
+    from tenants.webhooks import webhook_endpoint_ping
+
+    webhook = a_webhook(tenant)
+    return WebhookDeliveryPath(f"{webhook.pk}/deliveries/{webhook_endpoint_ping(endpoint=webhook, actor=None).pk}")
+
+
 A_JOB = {"model": "amazon.nova-canvas-v1:0", "prompt": "a lamp", "width": 512, "height": 512}
 A_CHECK = {"image": a_small_png_base64()}
 
@@ -180,4 +202,13 @@ ENDPOINTS = [
     Endpoint("seed-detail", "get", "/api/v1/tenants/{slug}/seeds/{id}/", 200, a_seed),
     Endpoint("seed-detail", "patch", "/api/v1/tenants/{slug}/seeds/{id}/", 200, a_seed, {"label": "Warm dusk"}),
     Endpoint("seed-detail", "delete", "/api/v1/tenants/{slug}/seeds/{id}/", 204, a_seed),
+    Endpoint("webhook-list", "get", "/api/v1/tenants/{slug}/webhooks/", 200),
+    Endpoint("webhook-list", "post", "/api/v1/tenants/{slug}/webhooks/", 201, body=A_WEBHOOK),
+    Endpoint("webhook-detail", "get", "/api/v1/tenants/{slug}/webhooks/{id}/", 200, a_webhook),
+    Endpoint("webhook-detail", "patch", "/api/v1/tenants/{slug}/webhooks/{id}/", 200, a_webhook, {"active": False}),
+    Endpoint("webhook-detail", "delete", "/api/v1/tenants/{slug}/webhooks/{id}/", 204, a_webhook),
+    Endpoint("webhook-deliveries", "get", "/api/v1/tenants/{slug}/webhooks/{id}/deliveries/", 200, a_webhook),
+    Endpoint("webhook-ping", "post", "/api/v1/tenants/{slug}/webhooks/{id}/ping/", 202, a_webhook),
+    Endpoint("webhook-delivery", "get", "/api/v1/tenants/{slug}/webhooks/{id}/", 200, a_webhook_delivery),
+    Endpoint("webhook-replay", "post", "/api/v1/tenants/{slug}/webhooks/{id}/replay/", 202, a_webhook_delivery),
 ]

@@ -26,7 +26,7 @@ def test_a_created_key_shows_its_secret_once_and_stores_only_its_hash(tenant_a, 
     assert row.secret_sha256 == ApiKey.hash_secret(secret)
     assert secret not in str(ApiKey.objects.filter(pk=row.pk).values().first())
     assert row.created_by == admin_a and row.role == Role.VIEWER
-    listed = client.get(keys_url(tenant_a)).json()
+    listed = client.get(keys_url(tenant_a)).json()["results"]
     assert [k["name"] for k in listed] == ["DAM sync"]
     assert "secret" not in listed[0]
     assert client.get(keys_url(tenant_a, row.pk)).json().get("secret") is None
@@ -49,7 +49,7 @@ def test_revoking_a_key_stops_it_at_once_and_keeps_the_row(tenant_a, admin_a, ap
     refused = client_as(key=secret).get("/api/v1/tenants/")
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "authentication_failed"
-    assert client_as(admin_a).get(keys_url(tenant_a)).json()[0]["is_active"] is False
+    assert client_as(admin_a).get(keys_url(tenant_a)).json()["results"][0]["is_active"] is False
     assert AuditEvent.objects.filter(verb="api_key.revoked").count() == 1
 
 

@@ -1,0 +1,237 @@
+"""The OpenAI images calls as Atelier runs them: resolve the project, map the request, submit it
+through generation.services.job_submit (validation, deduplication, budget, queue), wait for the
+job, and — for `background: transparent` — run a background removal job on each image, priced and
+budget-checked like any job. The answer names the images, what they cost and how many were billed."""
+
+import hashlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from assets.models import Asset, Project
+from assets.selectors import job_assets
+from assets.services import project_get_default
+from billing.models import Budget
+from billing.pricing import price_quote
+from billing.selectors import budget_status, job_cost
+from billing.services import BudgetExceeded, period_start_for
+from config.errors import ApplicationError
+from generation.bedrock.specs import Task
+from generation.catalog import model_get_for_tenant, model_list_for_tenant
+from generation.models import BedrockModel, GenerationJob
+from generation.services import job_cancel, job_submit
+from tenants.models import ApiKey, Tenant
+
+from .errors import OpenAIError
+from .parsing import ImageCall, image_call
+
+logger = logging.getLogger(__name__)
+
+Status = GenerationJob.Status
+PROJECT_HEADER = "X-Atelier-Project"
+WAIT_INTERVAL_SECONDS = (0.05, 0.5)  # first and longest pause between looks at a job
+
+
+@dataclass(frozen=True)
+class ImagesResult:
+    call: ImageCall
+    jobs: list[GenerationJob]  # the job that made the images, then any background removals
+    assets: list[Asset]  # the images to answer with, in order
+    cost: Decimal  # settled, in USD
+    images_billed: int
+    created: int  # Unix time
+
+
+def openai_model_list(*, tenant: Tenant) -> QuerySet[BedrockModel]:
+    return model_list_for_tenant(tenant=tenant)
+
+
+def openai_project_resolve(*, tenant: Tenant, reference: str | None) -> Project:
+    """The project a call works in: the one X-Atelier-Project names (its id or slug, in this
+    tenant), else the tenant's default project. A project of another tenant is as unknown as a
+    missing one."""
+    if reference in (None, ""):
+        return project_get_default(tenant=tenant)
+    projects = Project.objects.for_tenant(tenant)
+    try:
+        project = projects.filter(pk=uuid.UUID(reference)).first()
+    except ValueError:
+        project = projects.filter(slug=reference).first()
+    if project is None:
+        message = f"No project {reference!r} in this tenant: give a project id or slug."
+        raise ApplicationError("invalid_project", f"{PROJECT_HEADER}: {message}", fields={PROJECT_HEADER: [message]})
+    return project
+
+
+def openai_images_create(
+    *,
+    tenant: Tenant,
+    actor: ApiKey,
+    endpoint: str,
+    fields: dict,
+    files: dict[str, list[bytes]],
+    project_reference: str | None = None,
+    idempotency_key: str | None = None,
+) -> ImagesResult:
+    """Make the images an OpenAI images request asks for and wait for them (at most
+    ATELIER_OPENAI_WAIT_SECONDS; the job goes on after a timeout)."""
+    deadline = time.monotonic() + settings.ATELIER_OPENAI_WAIT_SECONDS
+    project = openai_project_resolve(tenant=tenant, reference=project_reference)
+    model = _model(tenant, project, fields.get("model"))
+    call = image_call(endpoint=endpoint, model=model, fields=fields, files=files)
+    transparent = call.background == "transparent"
+    if transparent:
+        _check_removes_backgrounds(tenant, model)
+    names = {"project": PROJECT_HEADER if project_reference else "project", "source_asset": "background"}
+    logger.info("OpenAI images/%s for %s by key %s, user %r", endpoint, tenant.slug, actor.prefix, call.user)
+
+    job = _submit(call, names, tenant=tenant, actor=actor, model_id=model.model_id, raw=call.raw,
+                  project_id=project.pk, idempotency_key=idempotency_key)  # fmt: skip
+    if transparent:
+        _check_room_for_background_removal(tenant=tenant, actor=actor, project=project, model=model, job=job)
+    job = _finished(job, deadline)
+    jobs, assets = [job], list(job_assets(job).select_related("tenant"))
+    if transparent:
+        removals = _remove_backgrounds(assets, call, names, tenant=tenant, actor=actor, model=model, project=project,
+                                       idempotency_key=idempotency_key, deadline=deadline)  # fmt: skip
+        jobs += removals
+        assets = [asset for removal in removals for asset in job_assets(removal).select_related("tenant")]
+    costs = [(job, job_cost(job) or Decimal(0)) for job in jobs]
+    return ImagesResult(
+        call=call, jobs=jobs, assets=assets, cost=sum((cost for _, cost in costs), Decimal(0)),
+        images_billed=sum(_images_billed(job, cost) for job, cost in costs), created=int(time.time()),
+    )  # fmt: skip
+
+
+def _model(tenant: Tenant, project: Project, model_id) -> BedrockModel:
+    """The model named, else the project's default model, else ATELIER_OPENAI_DEFAULT_MODEL."""
+    if model_id in (None, ""):
+        model_id = project.default_model.model_id if project.default_model_id else settings.ATELIER_OPENAI_DEFAULT_MODEL
+    if not isinstance(model_id, str):
+        raise ApplicationError("invalid_model", "model: Must be text.", fields={"model": ["Must be text."]})
+    return model_get_for_tenant(tenant=tenant, model_id=model_id)
+
+
+def _remove_backgrounds(assets, call, names, *, tenant, actor, model, project, idempotency_key, deadline):
+    """One BACKGROUND_REMOVAL job per image, all submitted before any is waited for; the ended jobs."""
+    removals = [
+        _submit(
+            call,
+            names,
+            tenant=tenant,
+            actor=actor,
+            model_id=model.model_id,
+            raw={"task_type": Task.BACKGROUND_REMOVAL.value},
+            project_id=project.pk,
+            source_asset_id=asset.pk,
+            idempotency_key=_derived_key(idempotency_key, index),
+        )
+        for index, asset in enumerate(assets)
+    ]
+    return [_finished(removal, deadline) for removal in removals]
+
+
+def _submit(call: ImageCall, names: dict, **arguments) -> GenerationJob:
+    """job_submit, with its 400s naming fields as the caller named them."""
+    try:
+        return job_submit(**arguments).job
+    except ApplicationError as error:
+        if not error.fields:
+            raise
+        fields = {names.get(name) or call.client_name(name): messages for name, messages in error.fields.items()}
+        first, messages = next(iter(fields.items()))
+        renamed = ApplicationError(error.code, f"{first}: {messages[0]}", fields=fields, status_code=error.status_code)
+        renamed.extra = getattr(error, "extra", {})
+        raise renamed from None
+
+
+def _derived_key(idempotency_key: str | None, index: int) -> str | None:
+    """The background removal of image `index` of a replayed request is the same job too."""
+    if not idempotency_key:
+        return None
+    return "openai-background-" + hashlib.sha256(f"{idempotency_key}\n{index}".encode()).hexdigest()[:40]
+
+
+def _check_removes_backgrounds(tenant: Tenant, model: BedrockModel) -> None:
+    if Task.BACKGROUND_REMOVAL in model.tasks:
+        return
+    able = [m.model_id for m in model_list_for_tenant(tenant=tenant) if Task.BACKGROUND_REMOVAL in m.tasks]
+    message = f"{model.name} cannot remove backgrounds" + (f"; use {' or '.join(able)}." if able else ".")
+    raise ApplicationError("invalid_request", f"background: {message}", fields={"background": [message]})
+
+
+def _check_room_for_background_removal(*, tenant, actor, project, model, job: GenerationJob) -> None:
+    """Refuse (402) before any image is made when the budgets, which already hold the generation,
+    have no room for removing each image's background; the generation job is then cancelled, so
+    nothing is charged. (The removals reserve their own money when they are submitted.)"""
+    quote = price_quote(
+        model=model, width=job.width, height=job.height, quality="standard", n=job.images_requested, tenant=tenant
+    )
+    period = period_start_for(tenant)
+    remaining = {
+        budget.scope: budget_status(budget, period_start=period)["remaining"]
+        for budget in Budget.objects.for_tenant(tenant)
+        if budget.covers(project_id=project.pk, api_key_id=actor.pk)
+    }
+    short = {scope: left for scope, left in remaining.items() if left < quote.total}
+    if not short:
+        return
+    if not job.is_terminal and not job.deduplicated_from_id:
+        try:
+            job_cancel(tenant=tenant, job=job, actor=actor)
+        except ApplicationError:
+            pass  # it ended meanwhile: its images are made and charged as usual
+    which = ", ".join(f"the {scope} budget has ${max(left, Decimal(0)):.6f} left" for scope, left in short.items())
+    raise BudgetExceeded(
+        f"Removing the background of {job.images_requested} image(s) would cost ${quote.total:.6f} more; {which}.",
+        estimate=quote.total,
+        remaining={scope: max(left, Decimal(0)) for scope, left in remaining.items()},
+    )
+
+
+def openai_job_wait(*, job: GenerationJob, deadline: float) -> GenerationJob | None:
+    """The job once it has ended, or None when `deadline` (time.monotonic()) comes first."""
+    pause, longest = WAIT_INTERVAL_SECONDS
+    while not job.is_terminal:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        time.sleep(min(pause, left))
+        pause = min(pause * 1.5, longest)
+        job.refresh_from_db()
+    return job
+
+
+def _finished(job: GenerationJob, deadline: float) -> GenerationJob:
+    """The job ended with images, or the error that says why not."""
+    ended = openai_job_wait(job=job, deadline=deadline)
+    if ended is None:
+        message = (
+            f"The images are not ready after {settings.ATELIER_OPENAI_WAIT_SECONDS:g} s. Job {job.pk} keeps running: "
+            f"follow it at /api/v1/tenants/{job.tenant.slug}/jobs/{job.pk}/ (retrying this call makes another job)."
+        )
+        raise OpenAIError("job_timeout", message, status_code=504, extra={"job": str(job.pk)})
+    if ended.status in (Status.SUCCEEDED, Status.PARTIALLY_FILTERED):
+        return ended
+    if ended.status == Status.CANCELLED:
+        message = f"Job {ended.pk} was cancelled."
+        raise OpenAIError("job_cancelled", message, status_code=409, extra={"job": str(ended.pk)})
+    if ended.error_code == "content_filtered":
+        message = f"Bedrock's content filter withheld every image: {ended.error_message}"
+        raise OpenAIError("content_policy_violation", message, status_code=400, param="prompt",
+                          extra={"job": str(ended.pk)})  # fmt: skip
+    reason = f"{ended.error_message or ended.error_code} ({ended.error_code})"
+    message = f"Job {ended.pk} failed: {reason}. The job is not charged."
+    raise OpenAIError("job_failed", message, status_code=502, extra={"job": str(ended.pk)})
+
+
+def _images_billed(job: GenerationJob, cost: Decimal) -> int:
+    """How many images the job was charged for: its charge over its unit price."""
+    if not cost or not job.unit_price_usd:
+        return 0
+    return int((cost / job.unit_price_usd).to_integral_value())
