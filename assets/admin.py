@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from config.errors import ApplicationError
-from tenants.admin import TenantScopedAdmin
+from tenants.admin import ReadOnlyTenantAdmin, TenantScopedAdmin
 from tenants.models import Role
 
 from . import review, storage
@@ -65,7 +65,9 @@ def _bulk(move: str, label: str):
 
 
 @admin.register(Asset)
-class AssetAdmin(TenantScopedAdmin):
+class AssetAdmin(ReadOnlyTenantAdmin):
+    """Images come from jobs and uploads, move through the review actions, and are archived, never deleted."""
+
     minimum_role = Role.APPROVER  # approvers work the review queue here too
     list_display = ["thumbnail", "title", "tenant", "project", "status", "kind", "width", "height", "created_at"]
     list_filter = ["status", "kind"]
@@ -79,15 +81,6 @@ class AssetAdmin(TenantScopedAdmin):
         "seed", "width", "height", "format", "bytes", "sha256", "phash", "watermark_id", "created_by", "lineage",
         "provenance_record", "created_at",
     ]  # fmt: skip
-
-    def has_add_permission(self, request):
-        return False  # images come from jobs and uploads
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # an asset is history: archive it
-
-    def has_change_permission(self, request, obj=None):
-        return False  # moves go through the review actions
 
     @admin.display(description="")
     def thumbnail(self, asset):

@@ -133,23 +133,6 @@ class ApiKeyAdmin(TenantScopedAdmin):
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(TenantScopedAdmin):
-    list_display = ["at", "tenant", "verb", "target_type", "target_id", "actor_user", "actor_api_key"]
-    list_filter = ["verb"]
-    search_fields = ["verb", "target_id", "tenant__slug"]
-    readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class ReadOnlyTenantAdmin(TenantScopedAdmin):
     """Rows changed only through their services (the API), seen here."""
 
@@ -161,6 +144,14 @@ class ReadOnlyTenantAdmin(TenantScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyTenantAdmin):
+    list_display = ["at", "tenant", "verb", "target_type", "target_id", "actor_user", "actor_api_key"]
+    list_filter = ["verb"]
+    search_fields = ["verb", "target_id", "tenant__slug"]
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
 
 
 @admin.register(WebhookEndpoint)
