@@ -105,6 +105,10 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    default_project = models.ForeignKey(
+        "assets.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Where the key's OpenAI-compatible calls work when they name no project (else the tenant's default).",
+    )  # fmt: skip
 
     objects = TenantQuerySet.as_manager()
 

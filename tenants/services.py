@@ -146,9 +146,12 @@ def _new_key_material() -> tuple[str, str]:
 
 @transaction.atomic
 def api_key_create(
-    *, tenant: Tenant, name: str, role: str, actor: Actor, expires_at: datetime | None = None
+    *, tenant: Tenant, name: str, role: str, actor: Actor, expires_at: datetime | None = None, default_project=None
 ) -> tuple[ApiKey, str]:
     """Returns the key and its secret. The secret exists only in this return value."""
+    if default_project is not None and default_project.tenant_id != tenant.pk:
+        message = "No such project."
+        raise ApplicationError("invalid", f"default_project: {message}", fields={"default_project": [message]})
     if expires_at is not None and expires_at <= timezone.now():
         raise ApplicationError(
             "invalid", "expires_at: must be in the future.", fields={"expires_at": ["Must be in the future."]}
@@ -162,6 +165,7 @@ def api_key_create(
         secret_sha256=ApiKey.hash_secret(secret),
         created_by=actor if isinstance(actor, AbstractBaseUser) else None,
         expires_at=expires_at,
+        default_project=default_project,
     )
     api_key.full_clean()
     api_key.save()

@@ -51,11 +51,13 @@ def openai_model_list(*, tenant: Tenant) -> QuerySet[BedrockModel]:
     return model_list_for_tenant(tenant=tenant)
 
 
-def openai_project_resolve(*, tenant: Tenant, reference: str | None) -> Project:
+def openai_project_resolve(*, tenant: Tenant, reference: str | None, api_key: ApiKey | None = None) -> Project:
     """The project a call works in: the one X-Atelier-Project names (its id or slug, in this
-    tenant), else the tenant's default project. A project of another tenant is as unknown as a
-    missing one."""
+    tenant), else the key's default project, else the tenant's. A project of another tenant is as
+    unknown as a missing one."""
     if reference in (None, ""):
+        if api_key is not None and api_key.default_project_id:
+            return api_key.default_project
         return project_get_default(tenant=tenant)
     projects = Project.objects.for_tenant(tenant)
     try:
@@ -81,7 +83,7 @@ def openai_images_create(
     """Make the images an OpenAI images request asks for and wait for them (at most
     ATELIER_OPENAI_WAIT_SECONDS; the job goes on after a timeout)."""
     deadline = time.monotonic() + settings.ATELIER_OPENAI_WAIT_SECONDS
-    project = openai_project_resolve(tenant=tenant, reference=project_reference)
+    project = openai_project_resolve(tenant=tenant, reference=project_reference, api_key=actor)
     model = _model(tenant, project, fields.get("model"))
     call = image_call(endpoint=endpoint, model=model, fields=fields, files=files)
     transparent = call.background == "transparent"

@@ -60,6 +60,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "expires_at",
             "revoked_at",
             "is_active",
+            "default_project",
         ]
         read_only_fields = fields
 
@@ -83,3 +84,16 @@ class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.CREATOR)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    default_project = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Where its OpenAI-compatible calls work when they name no project."
+    )
+
+    def validate_default_project(self, value):
+        from assets.models import Project
+
+        if value is None:
+            return None
+        project = Project.objects.for_tenant(self.context["tenant"]).filter(pk=value).first()
+        if project is None:
+            raise serializers.ValidationError("No such project.")
+        return project

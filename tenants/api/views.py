@@ -102,7 +102,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
     @idempotent(redact=("secret",))  # the secret is never stored: a replay answers it as null
     def create(self, request, tenant_slug):
-        serializer = ApiKeyCreateSerializer(data=request.data)
+        serializer = ApiKeyCreateSerializer(data=request.data, context={"tenant": self.tenant})
         serializer.is_valid(raise_exception=True)
         api_key, secret = services.api_key_create(tenant=self.tenant, actor=self.actor, **serializer.validated_data)
         return Response({**ApiKeySerializer(api_key).data, "secret": secret}, status=status.HTTP_201_CREATED)

@@ -283,6 +283,23 @@ class TestWithoutAWorker:
             assert error["param"] == "X-Atelier-Project" and reference in error["message"]
         assert GenerationJob.objects.count() == 3
 
+    def test_a_keys_default_project_is_used_when_the_header_names_none(
+        self, tenant_a, tenant_b, admin_a, client_as, no_worker
+    ):
+        spring = make_project(tenant_a)
+        admin = client_as(admin_a)
+        keys = "/api/v1/tenants/acme/api-keys/"
+        theirs = make_project(tenant_b, name="Theirs", slug="theirs")
+        created = admin.post(keys, {"name": "dam", "role": "creator", "default_project": str(spring.pk)}, format="json")
+        foreign = admin.post(keys, {"name": "x", "default_project": str(theirs.pk)}, format="json")
+        client = client_as(key=created.json()["secret"])
+
+        job = submitted(client, GENERATIONS, {"prompt": "a kite", "size": "512x512"})
+
+        assert created.status_code == 201 and created.json()["default_project"] == str(spring.pk)
+        assert job.project == spring
+        assert foreign.status_code == 400 and list(foreign.json()["error"]["fields"]) == ["default_project"]
+
     def test_a_request_that_outlasts_its_wait_is_a_504_and_the_job_goes_on(self, openai_client, no_worker):
         response = openai_client().post(GENERATIONS, {"prompt": "a kite", "size": "512x512"}, format="json")
 
