@@ -46,6 +46,7 @@ def prepare_environment(media_root: Path) -> None:
         ATELIER_MEDIA_ROOT=str(media_root),
         ATELIER_QUOTA_DEFAULT='{"rpm": 1000000, "concurrency": 100}',
         DJANGO_ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
+        ATELIER_API_RATE_PER_KEY="off",  # the bench measures the pipeline, not the API's rate limit
     )
     import psycopg
 
