@@ -34,9 +34,9 @@ def project_get_default(*, tenant: Tenant) -> Project:
         return Project.objects.for_tenant(tenant).get(is_default=True)
 
 
-def _store(*, tenant: Tenant, data: bytes, phash: str | None = None) -> dict:
-    """Put the image and its thumbnail in storage; the Asset fields that describe them. `phash` when the
-    caller already knows the pixels' perceptual hash."""
+def _store(*, tenant: Tenant, data: bytes, phash: str | None = None, thumbnail: bytes | None = None) -> dict:
+    """Put the image and its thumbnail in storage; the Asset fields that describe them. `phash` and
+    `thumbnail` when the caller already made them from the decoded pixels."""
     with Image.open(io.BytesIO(data)) as image:
         image_format, (width, height) = image.format, image.size
         if phash is None:
@@ -46,7 +46,7 @@ def _store(*, tenant: Tenant, data: bytes, phash: str | None = None) -> dict:
     file_key = storage.object_key(tenant=tenant, sha256=sha256, ext=extension)
     storage.put_object(file_key, data, f"image/{extension}")
     thumbnail_key = storage.thumbnail_key(tenant=tenant, sha256=sha256)
-    storage.put_object(thumbnail_key, storage.make_thumbnail(data), "image/webp")
+    storage.put_object(thumbnail_key, thumbnail or storage.make_thumbnail(data), "image/webp")
     return {
         "file_key": file_key,
         "thumbnail_key": thumbnail_key,
@@ -81,7 +81,7 @@ def asset_ingest(*, job, index: int, data: bytes, seed: int | None) -> Asset:
     if existing is not None:  # signing again would make other bytes (a new manifest) for the same slot
         return existing
     stamped = provenance_stamp(job=job, watermark_id=asset_watermark_id(job=job, index=index), data=data)
-    fields = _store(tenant=job.tenant, data=stamped.data, phash=stamped.phash)
+    fields = _store(tenant=job.tenant, data=stamped.data, phash=stamped.phash, thumbnail=stamped.thumbnail)
     try:
         with transaction.atomic():
             asset = Asset.objects.create(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin
 
+from ..storage import thumbnail_of
 from . import fingerprints, marks
 from .credentials import signing_credentials
 from .manifest import ATELIER_ASSERTION, CREATED, TRAINED_ALGORITHMIC_MEDIA, manifest_definition, manifest_sign
@@ -24,6 +25,7 @@ class Stamped:
     phash: str
     watermark_id: str | None  # None only for an image too small to carry the mark (under 72×72 pixels)
     provenance: dict  # what was done, for Asset.provenance
+    thumbnail: bytes  # made from the final pixels while they are decoded
 
 
 def _encode(image: Image.Image, source: Image.Image, image_format: str) -> bytes:
@@ -68,6 +70,7 @@ def provenance_stamp(*, job, watermark_id: str, data: bytes) -> Stamped:
         with Image.open(io.BytesIO(encoded)) as reopened:
             marked = reopened.copy()
     pixels_phash = fingerprints.phash(marked)
+    thumbnail = thumbnail_of(marked)
     model_id, digest = job.model.model_id, prompt_sha256(job)
     definition = manifest_definition(
         model_id=model_id, task=job.task_type, tenant_slug=job.tenant.slug, watermark_id=watermark_id,
@@ -88,4 +91,6 @@ def provenance_stamp(*, job, watermark_id: str, data: bytes) -> Stamped:
         "model": model_id,
         "prompt_sha256": digest,
     }
-    return Stamped(data=signed, phash=pixels_phash, watermark_id=watermark_id, provenance=provenance)
+    return Stamped(
+        data=signed, phash=pixels_phash, watermark_id=watermark_id, provenance=provenance, thumbnail=thumbnail
+    )

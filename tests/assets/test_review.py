@@ -247,6 +247,17 @@ def test_an_ingested_image_is_a_draft_of_whoever_asked_with_the_jobs_tags(tenant
 
     assert (asset.status, asset.created_by, asset.tags) == (Status.DRAFT, creator, ["spring"])
     assert move(people["creator"][1], asset, "submit").status_code == 200
+    # Its thumbnail shows the stored (marked) pixels, made while they were decoded.
+    import io
+
+    from PIL import Image, ImageChops, ImageStat
+
+    from assets.storage import read_object
+
+    thumbnail = Image.open(io.BytesIO(read_object(asset.thumbnail_key)))
+    final = Image.open(io.BytesIO(read_object(asset.file_key))).convert("RGB").resize((256, 256))
+    assert (thumbnail.format, thumbnail.size) == ("WEBP", (256, 256))
+    assert max(ImageStat.Stat(ImageChops.difference(thumbnail.convert("RGB"), final)).mean) < 8
 
 
 def test_an_asset_is_named_and_tagged_and_nothing_else_changes(draft, people):
