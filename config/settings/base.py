@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files: no CDN at run time
+    "django_htmx",
     "tenants",
     "billing",
     "generation",
@@ -44,9 +45,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
+# The studio's sign-in; the APIs answer 401 instead.
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:start"
+LOGOUT_REDIRECT_URL = "web:login"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

@@ -1,0 +1,5 @@
+from .page import Page
+
+PAGES = [
+    Page("gallery", "get", "/t/{slug}/gallery/", 200),
+]

@@ -1,0 +1,5 @@
+from .page import Page
+
+PAGES = [
+    Page("compose", "get", "/t/{slug}/compose/", 200),
+]

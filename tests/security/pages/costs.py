@@ -1,0 +1,5 @@
+from .page import Page
+
+PAGES = [
+    Page("costs", "get", "/t/{slug}/costs/", 200),
+]

@@ -1,0 +1,5 @@
+from .page import Page
+
+PAGES = [
+    Page("home", "get", "/t/{slug}/", 200),
+]

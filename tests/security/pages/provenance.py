@@ -1,0 +1,5 @@
+from .page import Page
+
+PAGES = [
+    Page("provenance", "get", "/t/{slug}/provenance/", 200),
+]
