@@ -30,3 +30,27 @@ def usd(amount) -> str:
 def get_item(mapping, key):
     """{{ errors|get_item:"prompt" }}: a dict's value by a name held in a variable."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def image_url(asset) -> str:
+    """{{ asset|image_url }}: a signed link to the full image, shown inline."""
+    from assets import storage
+
+    return storage.download_url(tenant=asset.tenant, key=asset.file_key)
+
+
+@register.filter
+def download_url(asset) -> str:
+    """{{ asset|download_url }}: a signed link that downloads the image under its asset id."""
+    from assets import storage
+
+    return storage.download_url(tenant=asset.tenant, key=asset.file_key, filename=f"{asset.id}.{asset.format}")
+
+
+@register.filter
+def thumbnail_url(asset) -> str:
+    """{{ asset|thumbnail_url }}: the 256-pixel thumbnail, or the image itself when it has none."""
+    from assets import storage
+
+    return storage.download_url(tenant=asset.tenant, key=asset.thumbnail_key or asset.file_key)
