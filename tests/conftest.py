@@ -192,6 +192,26 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
         worker.stop()
 
 
+@pytest.fixture(scope="session")
+def atelier_url(django_db_setup, tmp_path_factory, celery_worker_process):
+    """Atelier's web server as its own process (`manage.py runserver`), on the same database, broker,
+    S3 and emulator as the worker: its base URL. Tests that use it need committed data."""
+    import sys
+
+    from . import processes
+
+    env = os.environ | celery_worker_process.env | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": processes.test_database_url(),
+    }  # fmt: skip
+    argv = [sys.executable, str(processes.ROOT / "manage.py"), "runserver", "--noreload"]
+    log_path = tmp_path_factory.mktemp("web") / "web.log"
+    url, process = processes.start_server(argv, log_path, "/healthz", "the web server", env)
+    try:
+        yield url
+    finally:
+        processes.stop(process)
+
+
 # Fast retries and short redelivery for tests; one model gets a tight quota to measure.
 QUOTA_TEST_MODEL = "amazon.titan-image-generator-v1"
 QUOTA_TEST_RPM = 120

@@ -5,8 +5,6 @@ What the SDK gets back is checked against the bytes in the bucket and the rows i
 import base64
 import hashlib
 import io
-import os
-import sys
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
@@ -22,27 +20,10 @@ from billing.services import budget_set_tenant_monthly
 from generation.models import GenerationJob
 from tenants.models import Role
 
-from .. import processes
-
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "photos"
 NOVA = "amazon.nova-canvas-v1:0"
-
-
-@pytest.fixture(scope="module")
-def atelier_url(django_db_setup, tmp_path_factory, celery_worker_process):
-    """`manage.py runserver` on a free port, on the same database, broker, S3 and emulator as the worker."""
-    env = os.environ | celery_worker_process.env | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": processes.test_database_url(),
-    }  # fmt: skip
-    argv = [sys.executable, str(processes.ROOT / "manage.py"), "runserver", "--noreload"]
-    log_path = tmp_path_factory.mktemp("web") / "web.log"
-    url, process = processes.start_server(argv, log_path, "/healthz", "the web server", env)
-    try:
-        yield url
-    finally:
-        processes.stop(process)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Sign-in, sign-out and password change (Django's auth views with the studio's templates), and
+"""Sign-in, sign-out and password change (Django's auth views with the studio's templates, named
+explicitly: the admin ships its own under registration/), and
 the landing page that sends a signed-in person to their tenant."""
 
 from django.contrib.auth import views as auth_views
@@ -20,12 +21,22 @@ def start(request):
 
 urlpatterns = [
     path("", start, name="start"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="web/account/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("web:password_change_done")),
+        auth_views.PasswordChangeView.as_view(
+            template_name="web/account/password_change.html", success_url=reverse_lazy("web:password_change_done")
+        ),
         name="password_change",
     ),
-    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="web/account/password_change_done.html"),
+        name="password_change_done",
+    ),
 ]

@@ -1,0 +1,93 @@
+"""Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium; .ci/run installs it when
+missing; Playwright never downloads a browser) against the live web server, the real worker, S3
+(moto) and the emulator. Run locally, each test saves screenshots under var/screenshots/."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop on this thread; the tests' own ORM calls are still plain
+# synchronous code, which Django would otherwise refuse inside it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "a long test passphrase"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        message = "Chromium is missing: install Debian's `chromium` package (.ci/run does)."
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, atelier_url, pipeline):
+    """new_page() → a fresh browser tab (its own cookies) on the live server, at a laptop's size."""
+    contexts = []
+
+    def new_page():
+        context = chromium.new_context(base_url=atelier_url, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield new_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    """screenshot(page, name): a full-page PNG under var/screenshots/ when run locally (not in CI)."""
+
+    def take(page, name: str) -> None:
+        if os.environ.get("CI") == "true":
+            return
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    return take
+
+
+@pytest.fixture
+def person(tenant_a, member):
+    """person(role, email) → a member of tenant A who can sign in with PASSWORD."""
+
+    def make(role, email):
+        user = member(tenant_a, role, email=email, username=email)
+        user.set_password(PASSWORD)
+        user.save()
+        return user
+
+    return make
+
+
+def sign_in(page, user) -> None:
+    page.goto("/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/t/*/")
