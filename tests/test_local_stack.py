@@ -46,6 +46,21 @@ def finished_job(url: str, key: str) -> dict | None:
     return job if status == 200 and job["status"] not in ("queued", "running") else None
 
 
+def studio_home_after_sign_in(base: str, email: str, password: str) -> tuple[str, str]:
+    """Sign in on the studio's form as a browser would (CSRF cookie and token): (final URL, page)."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    cookies = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
+    with browser.open(f"{base}/accounts/login/", timeout=10) as response:
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode())[1]
+    form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": email, "password": password}).encode()
+    with browser.open(urllib.request.Request(f"{base}/accounts/login/", data=form, headers={"Referer": base})) as page:
+        return page.url, page.read().decode()
+
+
 def processes_with(marker: str) -> list[int]:
     """Live processes whose environment carries the marker: what the stack left behind."""
     pids = []
@@ -82,6 +97,12 @@ def test_make_run_serves_the_demo_tenant_on_embedded_defaults_and_stops_cleanly(
         assert status == 200 and [t["slug"] for t in tenants] == ["demo"]
         assert get(f"{base}/api/v1/tenants/demo/members/", key)[1][0]["email"] == "admin@demo.local"
         assert get(f"{base}/api/v1/tenants/demo/")[0] == 401
+
+        # The printed sign-in opens the studio.
+        sign_in = next(line for line in log_path.read_text().splitlines() if line.strip().startswith("Sign in:"))
+        email, password = sign_in.split(" as ", 1)[1].split()[0:3:2]
+        url, page = studio_home_after_sign_in(base, email, password)
+        assert url == f"{base}/t/demo/" and "Demo" in page
 
         # The worker takes tasks from the filesystem broker.
         subprocess.run(

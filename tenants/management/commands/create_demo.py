@@ -61,7 +61,7 @@ class Command(BaseCommand):
                 [
                     "",
                     "Atelier demo tenant 'demo' is ready.",
-                    f"  Sign in:  {base_url}/admin/   as {DEMO_EMAIL} / {password}",
+                    f"  Sign in:  {base_url}/   as {DEMO_EMAIL} / {password}   (the admin: {base_url}/admin/)",
                     f"API key: {api_key}",
                     f"  Try it:   curl -H 'Authorization: Bearer {api_key}' {base_url}/api/v1/tenants/",
                     "",
