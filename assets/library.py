@@ -530,3 +530,22 @@ def _uuid_or_none(value):
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+def project_work_counts(*, tenant: Tenant) -> dict:
+    """{project id: {"assets": n, "jobs": n}} for the tenant's projects that have any; a batch counts as one job."""
+    from django.db.models import Count
+
+    from generation.models import GenerationJob
+
+    from .models import Asset
+
+    counts: dict = {}
+    assets = Asset.objects.for_tenant(tenant).values("project_id").annotate(n=Count("pk")).order_by()
+    jobs = (
+        GenerationJob.objects.for_tenant(tenant).filter(parent=None).values("project_id").annotate(n=Count("pk"))
+    ).order_by()
+    for kind, rows in (("assets", assets), ("jobs", jobs)):
+        for row in rows:
+            counts.setdefault(row["project_id"], {"assets": 0, "jobs": 0})[kind] = row["n"]
+    return counts

@@ -1,3 +1,4 @@
+import datetime
 import zoneinfo
 from collections import defaultdict
 from decimal import Decimal
@@ -148,3 +149,126 @@ def spend_report(*, tenant, group_by: str, start, end) -> dict:
         "approved_assets": approved_total,
         "cost_per_approved_asset": _per_approved(total, approved_total),
     }
+
+
+# --- Reads for the studio's home page and cost dashboard ----------------------------------------
+
+
+def tenant_budget(*, tenant) -> Budget | None:
+    """The tenant's own monthly budget (not a project's or an API key's), or None when it has none."""
+    return (
+        Budget.objects.for_tenant(tenant)
+        .filter(period=Budget.Period.MONTHLY, project__isnull=True, api_key__isnull=True)
+        .first()
+    )
+
+
+def budget_month(*, tenant, now=None) -> dict:
+    """This month of the tenant's budget, for a gauge: the budget (None when unset), what is spent, what running
+    jobs hold, what is left, and how much of the limit is used (spent + held) in percent."""
+    from .services import period_start_for
+
+    period_start = period_start_for(tenant, now)
+    budget = tenant_budget(tenant=tenant)
+    month = {"budget": budget, "period_start": period_start, "limit": None, "percent": None}
+    if budget is None:
+        spent = (
+            LedgerEntry.objects.for_tenant(tenant)
+            .filter(period_start=period_start, kind__in=[LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.ADJUST])
+            .aggregate(total=Sum("amount_usd"))["total"]
+        )
+        return month | {"spent": spent or Decimal(0), "reserved": Decimal(0), "remaining": None}
+    status = budget_status(budget, period_start=period_start)
+    used = status["spent"] + status["reserved"]
+    percent = (used * 100 / budget.amount_usd).quantize(Decimal("0.1")) if budget.amount_usd else None
+    return month | status | {"limit": budget.amount_usd, "percent": percent}
+
+
+def _local_days(start: datetime.datetime, end: datetime.datetime, zone) -> list[datetime.date]:
+    """Every day of the tenant's calendar that [start, end) touches."""
+    first = timezone.localtime(start, zone).date()
+    last = timezone.localtime(end - datetime.timedelta(microseconds=1), zone).date()
+    return [first + datetime.timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def spend_by_day_and_model(*, tenant, start, end) -> dict:
+    """Money charged (charges and adjustments) in [start, end) per day of the tenant's calendar and per model:
+    {"days": [every day in the range], "series": {model id: [Decimal per day]}, "total": Decimal}. An adjustment
+    made by hand has no model: it counts under "(adjustment)"."""
+    zone = zoneinfo.ZoneInfo(tenant.timezone)
+    days = _local_days(start, end, zone)
+    position = {day: index for index, day in enumerate(days)}
+    entries = (
+        LedgerEntry.objects.for_tenant(tenant)
+        .filter(kind__in=[LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.ADJUST], created_at__gte=start, created_at__lt=end)
+        .values_list("created_at", "amount_usd", "job__model__model_id")
+    )
+    series: dict[str, list[Decimal]] = {}
+    total = Decimal(0)
+    for created_at, amount, model_id in entries:
+        row = series.setdefault(model_id or "(adjustment)", [Decimal(0)] * len(days))
+        row[position[timezone.localtime(created_at, zone).date()]] += amount
+        total += amount
+    return {"days": days, "series": dict(sorted(series.items())), "total": total}
+
+
+def budget_burndown(*, tenant, period_start: datetime.date, budget: Budget | None = None, now=None) -> dict:
+    """One budget month day by day: the cumulative spend (charges and adjustments counted in the month, as the
+    budget counts them) up to today, and a straight-line projection to the month's end from the average daily
+    spend so far. `projected` is the month-end figure; `over_budget` whether it passes the budget's amount."""
+    zone = zoneinfo.ZoneInfo(tenant.timezone)
+    next_month = (period_start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    days = [period_start + datetime.timedelta(days=offset) for offset in range((next_month - period_start).days)]
+    today = timezone.localtime(now or timezone.now(), zone).date()
+    elapsed = min(max((today - period_start).days + 1, 0), len(days))
+    entries = LedgerEntry.objects.for_tenant(tenant).filter(
+        period_start=period_start, kind__in=[LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.ADJUST]
+    )
+    if budget is not None:
+        entries = entries.filter(budget.entries_filter())
+    daily = [Decimal(0)] * len(days)
+    for created_at, amount in entries.values_list("created_at", "amount_usd"):
+        # A job reserved on the month's last evening may be charged the next morning: it counts in its month.
+        index = (timezone.localtime(created_at, zone).date() - period_start).days
+        daily[min(max(index, 0), len(days) - 1)] += amount
+    cumulative, spent = [], Decimal(0)
+    for amount in daily[:elapsed]:
+        spent += amount
+        cumulative.append(spent)
+    average = (spent / elapsed).quantize(USD_QUANTUM) if elapsed else Decimal(0)
+    projection = [spent + average * (index - elapsed + 1) for index in range(max(elapsed - 1, 0), len(days))]
+    projected = (spent + average * (len(days) - elapsed)).quantize(USD_QUANTUM)
+    limit = budget.amount_usd if budget is not None else None
+    return {
+        "days": days,
+        "elapsed": elapsed,
+        "cumulative": cumulative,
+        "projection": projection,  # from today (its first value is today's cumulative) to the month's last day
+        "spent": spent,
+        "average_daily": average,
+        "projected": projected,
+        "limit": limit,
+        "over_budget": limit is not None and projected > limit,
+    }
+
+
+def spend_by_project(*, tenant, period_start) -> dict:
+    """Money charged (charges and adjustments) in one budget month, by project id."""
+    rows = (
+        LedgerEntry.objects.for_tenant(tenant)
+        .filter(period_start=period_start, kind__in=[LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.ADJUST])
+        .exclude(project=None)
+        .values("project_id")
+        .annotate(total=Sum("amount_usd"))
+        .values_list("project_id", "total")
+        .order_by()
+    )
+    return dict(rows)
+
+
+def budget_gauge(budget, *, period_start) -> dict:
+    """budget_status plus what people read off a gauge: used (spent + held) and the percent of the amount."""
+    figures = budget_status(budget, period_start=period_start)
+    used = figures["spent"] + figures["reserved"]
+    percent = (used * 100 / budget.amount_usd).quantize(Decimal(1)) if budget.amount_usd > 0 else None
+    return {**figures, "used": used, "percent": percent}
