@@ -224,6 +224,7 @@ class Review(models.Model):
         REJECTED = "rejected"
         CHANGES_REQUESTED = "changes_requested"
         ARCHIVED = "archived"
+        COMMENTED = "commented"  # a remark only: the asset's status does not move
 
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="reviews")
     reviewer = models.ForeignKey(

@@ -243,3 +243,50 @@ def _uuid(value):
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+COMMENT_MAX = 5000
+
+
+@transaction.atomic
+def asset_comment(*, tenant: Tenant, asset_id, actor: Actor, comment: str) -> Review:
+    """A remark on an asset, kept in its review history; its status does not move. Creators and
+    above may comment: viewers only look, as everywhere else in Atelier."""
+    asset = _locked(tenant, asset_id)
+    if not Role.at_least(actor_role(tenant=tenant, actor=actor), Role.CREATOR):
+        raise _forbid("Commenting needs the creator role or higher in this tenant.")
+    text = comment.strip() if isinstance(comment, str) else ""
+    if not text or len(text) > COMMENT_MAX:
+        message = f"Write a comment of 1 to {COMMENT_MAX} characters."
+        raise ApplicationError("invalid", f"comment: {message}", fields={"comment": [message]})
+    review = Review(
+        asset=asset,
+        reviewer=actor if isinstance(actor, AbstractBaseUser) else None,
+        reviewer_key=actor if isinstance(actor, ApiKey) else None,
+        decision=Decision.COMMENTED,
+        comment=text,
+    )
+    review.full_clean()
+    review.save()
+    audit_event_record(tenant=tenant, actor=actor, verb="asset.commented", target=asset,
+                       data={"status": asset.status, "comment": text})  # fmt: skip
+    return review
+
+
+def asset_moves(*, tenant: Tenant, asset: Asset, actor: Actor) -> set[str]:
+    """The moves (TRANSITIONS names) this actor could make on the asset now, by the same rules the
+    services check: for pages to offer only the buttons that would work. The services stay the rule."""
+    role = actor_role(tenant=tenant, actor=actor)
+    moves = set()
+    if asset.status in (Status.DRAFT, Status.CHANGES_REQUESTED) and Role.at_least(role, Role.CREATOR):
+        moves.add("submit")
+    if asset.status == Status.APPROVED and Role.at_least(role, Role.APPROVER):
+        moves.add("archive")
+    if asset.status == Status.IN_REVIEW:
+        stages = approval_stages(asset.project)
+        stage = stages[min(asset.review_stage or 0, len(stages) - 1)]
+        if stage.allows(role=role, actor=actor):
+            moves |= {"reject", "request-changes"}
+            if not (tenant.four_eyes_approval and asset.created_by_id and actor == asset.created_by):
+                moves.add("approve")
+    return moves

@@ -1,8 +1,11 @@
-from django.db.models import QuerySet
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Max, Q, QuerySet
 
 from tenants.models import Tenant
+from tenants.selectors import actor_role
 
-from .models import Asset
+from .models import Asset, Project
+from .review import approval_stages
 
 
 def asset_list(*, tenant: Tenant) -> QuerySet[Asset]:
@@ -69,3 +72,32 @@ def asset_lineage(*, asset: Asset) -> dict:
         "ancestors": _walk(asset, "parents"),
         "descendants": _walk(asset, "children"),
     }  # fmt: skip
+
+
+def review_queue(*, tenant: Tenant, actor) -> QuerySet[Asset]:
+    """The assets in review that this actor may decide now, longest waiting first: each project's
+    current stage must admit them (role or named members, as assets.review checks), and under the
+    four-eyes rule their own images are left out (they could not approve them)."""
+    role = actor_role(tenant=tenant, actor=actor)
+    waiting = Asset.objects.for_tenant(tenant).filter(status=Asset.Status.IN_REVIEW)
+    decidable = Q(pk__in=[])
+    for project in Project.objects.filter(pk__in=waiting.values("project_id")):
+        stages = approval_stages(project)
+        last = len(stages) - 1
+        for stage in stages:
+            if not stage.allows(role=role, actor=actor):
+                continue
+            here = Q(project=project, review_stage=stage.position)
+            if stage.position == 0:
+                here |= Q(project=project, review_stage__isnull=True)
+            if stage.position == last:
+                here |= Q(project=project, review_stage__gt=last)
+            decidable |= here
+    queue = waiting.filter(decidable)
+    if tenant.four_eyes_approval and isinstance(actor, AbstractBaseUser):
+        queue = queue.exclude(created_by=actor)
+    return (
+        queue.select_related("project", "job__model", "created_by", "tenant")
+        .annotate(submitted_at=Max("reviews__at", filter=Q(reviews__decision="submitted")))
+        .order_by("submitted_at", "created_at", "pk")
+    )
