@@ -180,7 +180,10 @@ def budget_month(*, tenant, now=None) -> dict:
         return month | {"spent": spent or Decimal(0), "reserved": Decimal(0), "remaining": None}
     status = budget_status(budget, period_start=period_start)
     used = status["spent"] + status["reserved"]
-    percent = (used * 100 / budget.amount_usd).quantize(Decimal("0.1")) if budget.amount_usd else None
+    if budget.amount_usd:
+        percent = (used * 100 / budget.amount_usd).quantize(Decimal("0.1"))
+    else:  # a budget of $0 allows nothing: any use is all of it
+        percent = Decimal(100) if used > 0 else Decimal(0)
     return month | status | {"limit": budget.amount_usd, "percent": percent}
 
 
