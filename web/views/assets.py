@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 
 from assets import review, storage
@@ -82,10 +82,7 @@ def _back(request, fallback: str) -> str:
 
 
 def job_url(tenant_slug: str, job_id) -> str:
-    try:
-        return reverse("web:job", args=[tenant_slug, job_id])
-    except NoReverseMatch:  # the job page joins with the compose area
-        return f"/t/{tenant_slug}/jobs/{job_id}/"
+    return reverse("web:job", args=[tenant_slug, job_id])
 
 
 # --- gallery --------------------------------------------------------------------------------------

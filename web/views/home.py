@@ -4,7 +4,7 @@ import datetime
 import zoneinfo
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 
 from assets.models import Asset
@@ -25,12 +25,8 @@ RECENT_CHARGES = 6
 
 
 def studio_path(name: str, slug: str, *args) -> str:
-    """A studio page's URL by its name; the path it will have while the page is still being built."""
-    try:
-        return reverse(f"web:{name}", args=[slug, *args])
-    except NoReverseMatch:
-        fallback = {"job": "jobs/{}/", "jobs": "jobs/", "asset": "assets/{}/", "review_queue": "review/"}[name]
-        return f"/t/{slug}/" + fallback.format(*args)
+    """A studio page's URL in the tenant, by its name."""
+    return reverse(f"web:{name}", args=[slug, *args])
 
 
 def gauge_state(percent) -> str:
