@@ -25,8 +25,11 @@ CHROMIUM_FLAGS = [
 PASSWORD = "a long test passphrase"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
+    """Chromium for one test. Not for the session: while Playwright's sync API runs, Django's
+    connections live in another context, and a serialized-rollback test set up then would start
+    without the seeded catalog."""
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium") or "/usr/bin/chromium"
