@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API runs an event loop on this thread; the tests' own ORM calls are still plain
 # synchronous code, which Django would otherwise refuse inside it.
@@ -43,6 +44,9 @@ def chromium():
         try:
             yield browser
         finally:
+            # The test's own queries opened a connection in Playwright's context: close it here,
+            # or it would outlive the test and hold the test database open.
+            connections.close_all()
             browser.close()
 
 
