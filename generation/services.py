@@ -370,12 +370,17 @@ def _fill_from_source_asset(tenant: Tenant, raw: dict, source_asset_id) -> None:
         raise ApplicationError("invalid", "source_asset: no such asset.", fields={"source_asset": ["No such asset."]})
     task = raw.get("task_type") or Task.TEXT_IMAGE
     field = SOURCE_ASSET_FIELD.get(task) if isinstance(task, str) and task in Task.__members__ else None
-    if field is None or raw.get(field):
+    # A variation may take more images beside its source asset; every other input is one image.
+    if field is None or (raw.get(field) and field != "images"):
         reason = f"{task} takes no source asset here" if field is None else f"give either {field} or source_asset"
         raise ApplicationError("invalid", f"source_asset: {reason}.", fields={"source_asset": [reason.capitalize()]})
     with _storage_errors_as_503():
         data = read_object(asset.file_key)
-    raw[field] = [data] if field == "images" else data
+    if field == "images":
+        more = raw.get("images") or []
+        raw[field] = [data, *(more if isinstance(more, list) else [more])]
+    else:
+        raw[field] = data
 
 
 def _images_asked(raw: dict) -> int:

@@ -155,6 +155,23 @@ def test_an_edit_of_an_existing_asset_records_its_lineage(api, pipeline):
     assert (edited.width, edited.height) == (512, 512)
 
 
+def test_a_variation_of_an_asset_may_learn_from_more_images(api, pipeline):
+    source_id = finished(api, submit(api, {"model": NOVA, "prompt": "a vase", "size": "512x512"}).json()["id"])[
+        "assets"
+    ][0]["id"]
+    photo = (ROOT / "tests/fixtures/photos/coffee.png").read_bytes()
+
+    job = finished(api, submit(api, {"model": NOVA, "task_type": "IMAGE_VARIATION", "source_asset": source_id,
+                                     "images": [base64.b64encode(photo).decode()], "prompt": "the same vase",
+                                     "size": "512x512"}).json()["id"])  # fmt: skip
+
+    assert job["status"] == "succeeded", job["error"]
+    upload = Asset.objects.get(kind=Asset.Kind.UPLOAD, sha256=hashlib.sha256(photo).hexdigest())
+    assert set(job["assets"][0]["parents"]) == {source_id, str(upload.pk)}
+    stored = GenerationJob.objects.get(pk=job["id"]).input_assets["images"]
+    assert stored == [source_id, str(upload.pk)]  # the source asset first
+
+
 def test_uploaded_inputs_become_assets_and_parents(api, pipeline):
     photo = (ROOT / "tests/fixtures/photos/coffee.png").read_bytes()
 

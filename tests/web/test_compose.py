@@ -212,6 +212,21 @@ def test_an_upload_is_sent_as_the_tasks_input_image(signed_in, tenant_a, setting
     assert set(job.input_assets) == {"image"}
 
 
+def test_a_variation_learns_from_every_uploaded_image(signed_in, tenant_a, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client, _ = signed_in(Role.CREATOR)
+    uploads = [SimpleUploadedFile(f"{n}.png", png(colour=(n * 60, 90, 40)), content_type="image/png") for n in (1, 2)]
+
+    response = client.post(
+        COMPOSE, {"model": NOVA, "task_type": "IMAGE_VARIATION", "prompt": "a chair", "image": uploads, "n": "1"}
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    job = GenerationJob.objects.get()
+    assert job.task_type == "IMAGE_VARIATION" and len(job.input_assets["images"]) == 2
+    assert job.source_assets.count() == 2
+
+
 def test_a_saved_prompt_with_variables_and_a_saved_seed_fill_the_job(signed_in, tenant_a):
     client, _ = signed_in(Role.CREATOR)
     project = project_get_default(tenant=tenant_a)

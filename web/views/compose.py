@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils.datastructures import MultiValueDict
 
 from assets import library
 from assets.models import Asset, Project, Prompt, Seed
@@ -180,18 +181,21 @@ def compose_form(*, data, files, models: dict[str, BedrockModel]) -> ComposeForm
         source_asset = None  # plain text-to-image takes no input image
     problems: dict[str, list[str]] = {}
     for name in FILE_FIELDS:
-        upload = files.get(name)
-        wanted = name in takes or (name == "image" and task == "IMAGE_VARIATION")
-        if upload is None or not wanted or (name == slot and source_asset):
+        variation = task == "IMAGE_VARIATION" and name == "image"
+        # A variation takes several images (the source asset, if any, comes first); every other slot one.
+        uploads = files.getlist(name) if variation else files.getlist(name)[:1]
+        if not uploads or not (name in takes or variation) or (name == slot and source_asset and not variation):
             continue
-        if upload.size > MAX_INPUT_IMAGE_BYTES:
-            problems[name] = [f"The file is {upload.size:,} bytes; the most is {MAX_INPUT_IMAGE_BYTES:,} (5 MB)."]
+        too_large = [upload for upload in uploads if upload.size > MAX_INPUT_IMAGE_BYTES]
+        if too_large:
+            size = too_large[0].size
+            problems[name] = [f"The file is {size:,} bytes; the most is {MAX_INPUT_IMAGE_BYTES:,} (5 MB)."]
             continue
-        encoded = base64.b64encode(upload.read()).decode("ascii")
-        if task == "IMAGE_VARIATION" and name == "image":
-            raw["images"] = [encoded]
+        encoded = [base64.b64encode(upload.read()).decode("ascii") for upload in uploads]
+        if variation:
+            raw["images"] = encoded
         else:
-            raw[name] = encoded
+            raw[name] = encoded[0]
     if (
         choice == CONDITIONED
         and not source_asset
@@ -573,7 +577,7 @@ def _estimate_for_values(tenant, models, values: dict) -> Estimate:
         else:
             data[name] = value
     try:
-        form = compose_form(data=data, files={}, models=models)
+        form = compose_form(data=data, files=MultiValueDict(), models=models)
     except ApplicationError as error:
         return Estimate(None, error_summary(shown_errors(error)), budgets_left(tenant, values.get("project")), False, 0)
     return _estimate(tenant, form.arguments)

@@ -66,6 +66,9 @@
       });
       const savedSeed = $("#id_saved_seed");
       if (savedSeed && savedSeed.value && $("#id_seed")) $("#id_seed").disabled = true;
+      // A variation learns from up to five images; every other task edits one.
+      const upload = $("#id_image");
+      if (upload) upload.multiple = task === "IMAGE_VARIATION";
     }
 
     function fillSelect(select, options, labeller) {
