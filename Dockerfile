@@ -1,6 +1,7 @@
-# One image for web, worker and beat (docker-compose.yml picks the command).
+# One image for web, workers, beat and the optional emulator (docker-compose.yml picks the command).
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=config.settings.production
+# Production logs one JSON object per line (config/logging.py); LOG_FORMAT=plain for people.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=config.settings.production LOG_FORMAT=json
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
@@ -11,4 +12,4 @@ RUN DJANGO_SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS
  && useradd --create-home --uid 1000 atelier && mkdir -p /app/var && chown atelier /app/var
 USER atelier
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "60", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"]

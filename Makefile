@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 REQS_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQS_HASH)
 PORT ?= 8000
+# `make fuzz`: generated requests per API operation (on top of the coverage phase's boundary values).
+FUZZ_EXAMPLES ?= 100
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean fuzz bench-load
 
 install: $(STAMP)
 
@@ -30,6 +32,15 @@ format: $(STAMP)
 test: lint
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The schema fuzz at length (`make test` runs the same test with 4 examples per operation): every answer
+# documented, no 5xx.
+fuzz: $(STAMP)
+	ATELIER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_api_schema.py -k test_the_api_answers_as_its_schema_says $(PYTEST_ARGS)
+
+# The API under gunicorn at rising concurrency (bench/README.md); BENCH_ARGS="--requests 2000" for longer.
+bench-load: $(STAMP)
+	$(PY) bench/load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

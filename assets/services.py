@@ -123,6 +123,9 @@ def asset_update(*, tenant: Tenant, asset: Asset, actor, title=None, tags=None) 
         asset.title = title.strip()
     if tags is not None:
         asset.tags = _trimmed_tags(tags)
+    for name, texts in (("title", [asset.title]), ("tags", asset.tags if isinstance(asset.tags, list) else [])):
+        if any(isinstance(text, str) and "\x00" in text for text in texts):  # PostgreSQL stores no NUL character
+            raise ApplicationError("invalid", f"{name}: no NUL characters.", fields={name: ["No NUL characters."]})
     try:
         asset.full_clean(validate_constraints=False)
     except ValidationError as error:

@@ -3,6 +3,9 @@ import os
 from celery import Celery
 from kombu import Exchange, Queue
 
+from config import logging as config_logging
+from config import metrics as config_metrics
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("atelier")
@@ -11,6 +14,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Workers consume both unless started with -Q.
 app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("interactive", "batch"))
 app.autodiscover_tasks()
+# Workers log through Django's LOGGING with each job's ids, and serve their metrics when asked to.
+config_logging.connect_celery_signals()
+config_metrics.connect_celery_signals()
 
 
 @app.task(name="atelier.ping")

@@ -2,7 +2,7 @@
 {"error": {"code", "message", "fields"}}. (DRF's handler lives in config/exception_handler.py.)"""
 
 from django.http import JsonResponse
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, server_error
 from rest_framework import status
 
 
@@ -37,3 +37,12 @@ def json_not_found(request, exception=None):
     if request.path.startswith(("/api/", "/v1/")):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
     return page_not_found(request, exception)
+
+
+def json_bad_request(request, exception=None):
+    """400 for requests Django refuses before any view (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a bad
+    host): the envelope under the APIs, Django's page elsewhere."""
+    if request.path.startswith(("/api/", "/v1/")):
+        message = "The request could not be read: too large (at most 40 MB) or malformed."
+        return JsonResponse(error_body("bad_request", message), status=400)
+    return bad_request(request, exception)

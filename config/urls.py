@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from assets.views import file_download
 from config.health import healthz
+from config.metrics import metrics_view
 
 api_v1 = [
     path("tenants/", include("tenants.api.urls")),
@@ -14,6 +15,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus, for ATELIER_METRICS_TOKEN's bearer only
     path("files/<str:token>", file_download, name="file-download"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
@@ -26,5 +28,6 @@ urlpatterns = [
     path("", include("web.urls")),  # the studio: server-rendered pages
 ]
 
+handler400 = "config.errors.json_bad_request"
 handler404 = "config.errors.json_not_found"
 handler500 = "config.errors.json_server_error"

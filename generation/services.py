@@ -8,10 +8,11 @@ import secrets
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import DateTimeField, F, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -810,3 +811,76 @@ def _parent_settle(parent_id) -> None:
     parent.save()
     job_settle(job=parent)
     _emit_ended(parent)
+
+
+# Running a job, and putting back on the queue the jobs whose message was lost.
+
+# The advisory-lock class of job claims (pg_try_advisory_lock(class, key)); any constant no other lock uses.
+JOB_CLAIM_LOCK_CLASS = 0x41544C  # "ATL"
+
+
+def job_claim_key(job_id) -> int:
+    return int.from_bytes(uuid.UUID(str(job_id)).bytes[:4], "big") & 0x7FFFFFFF
+
+
+@contextmanager
+def job_execution_claim(job_id):
+    """Held by the task that runs a job: a PostgreSQL session advisory lock, which the server frees
+    when the holder's connection ends, so a worker killed -9 lets go at once. Yields False when
+    another delivery of the job holds it. On SQLite (`make run`) every task gets it."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = job_claim_key(job_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [JOB_CLAIM_LOCK_CLASS, key])
+        claimed = cursor.fetchone()[0]
+    try:
+        yield claimed
+    finally:
+        if claimed:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_CLAIM_LOCK_CLASS, key])
+            except (OperationalError, InterfaceError):
+                pass  # the connection is gone, and the lock with it
+
+
+def job_claim_keys_held() -> set[int]:
+    """The claim keys some task holds now, in this database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objsubid = 2"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            [JOB_CLAIM_LOCK_CLASS],
+        )
+        return {int(row[0]) for row in cursor.fetchall()}
+
+
+def job_requeue_stalled(*, older_than_seconds: float, in_broker: set[str], limit: int = 500) -> list[str]:
+    """Enqueue again the jobs whose message is gone: not ended, untouched for `older_than_seconds`,
+    run by no task now (job_execution_claim), and with no message in the broker (`in_broker`, read
+    before calling). The ids requeued. Safe to repeat, and safe against a race with a message that
+    was only in flight: run_job ignores an ended job, and a second delivery waits for the claim."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    claimed = job_claim_keys_held() if connection.vendor == "postgresql" else set()
+    # A batch's parent has no message of its own: its children do.
+    candidates = (
+        GenerationJob.objects.exclude(status__in=GenerationJob.TERMINAL)
+        .filter(updated_at__lt=cutoff)
+        .exclude(parent=None, queue=GenerationJob.Queue.BATCH)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    requeued = []
+    for job_id in candidates:
+        if str(job_id) in in_broker or job_claim_key(job_id) in claimed:
+            continue
+        with transaction.atomic():
+            job = _locked(job_id)
+            if job.is_terminal or job.updated_at >= cutoff:  # it moved meanwhile
+                continue
+            job.save(update_fields=["updated_at"])  # not again before another `older_than_seconds`
+            _enqueue_on_commit(job)
+        requeued.append(str(job_id))
+    return requeued

@@ -1,14 +1,16 @@
 """Celery is just another way in: the task loads its job by id, asks the quota for a slot, calls
 Bedrock through the client, hands images to assets, and owns its retries."""
 
+import base64
 import functools
+import json
 import logging
 import random
 import time
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from assets.models import Asset
 from assets.services import asset_ingest
@@ -53,17 +55,29 @@ def backoff_seconds(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 — jitter, not security
 
 
+# A second delivery of a job that a task is running (a broker redelivery, a requeue) looks again this soon.
+CLAIM_RETRY_SECONDS = 2.0
+
+
 @shared_task(bind=True, name="generation.run_job", max_retries=None, acks_late=True, reject_on_worker_lost=True)
 def run_job(self, job_id: str) -> str:
     job = GenerationJob.objects.select_related("model", "tenant", "project").filter(pk=job_id).first()
     if job is None or job.is_terminal:
         return "ended"  # a redelivered or late message: nothing to do, and no Bedrock call
+    with services.job_execution_claim(job_id) as claimed:
+        if not claimed:  # another delivery runs it: never two Bedrock calls for one job at once
+            raise self.retry(countdown=CLAIM_RETRY_SECONDS)
+        return _run_claimed(self, job)
+
+
+def _run_claimed(task, job: GenerationJob) -> str:
+    job_id = str(job.pk)
     quota = quota_from_settings(settings)
     grant = _acquire(quota, job.model.model_id)
     if not grant.granted:
         # No token: hand the job back to the queue, due a little before its token, instead of
         # holding a worker; the last few milliseconds are waited out in place (see _acquire).
-        raise self.retry(countdown=max(0.0, grant.wait_seconds - QUOTA_WAIT_IN_PLACE_SECONDS / 2))
+        raise task.retry(countdown=max(0.0, grant.wait_seconds - QUOTA_WAIT_IN_PLACE_SECONDS / 2))
     try:
         job = services.job_start(job=job)
         if job is None:
@@ -71,12 +85,14 @@ def run_job(self, job_id: str) -> str:
         try:
             images_stored, last_call = _generate(job)
         except (RetryableBedrockError, StorageUnavailable, OperationalError, InterfaceError) as error:
+            if isinstance(error, OperationalError | InterfaceError):
+                close_old_connections()  # drop the broken connection: the writes below open a new one
             code, message = _describe(error)
             if job.attempts >= settings.ATELIER_JOB_MAX_ATTEMPTS:
                 services.job_fail(job_id=job_id, code=code, message=f"Gave up after {job.attempts} attempts: {message}")
                 return "failed"
             services.job_note_retry(job_id=job_id, code=code, message=message)
-            raise self.retry(countdown=backoff_seconds(job.attempts)) from None
+            raise task.retry(countdown=backoff_seconds(job.attempts)) from None
         except FinalBedrockError as error:
             services.job_fail(job_id=job_id, code=error.code, message=error.message)
             return "failed"
@@ -130,3 +146,46 @@ def _generate(job: GenerationJob) -> tuple[int, services.CallRecord | None]:
         else:
             last = record
     return len(stored), last
+
+
+def job_ids_in_broker() -> set[str] | None:
+    """The ids of the jobs that have a run_job message in the broker, waiting or delivered and not yet
+    acknowledged (a retry's delayed message included); None when the broker cannot be read this way
+    (it is not Redis)."""
+    from config.celery_app import app
+
+    with app.connection_for_read() as connection:
+        if connection.transport.driver_type != "redis":
+            return None
+        channel = connection.default_channel
+        client = channel.client
+        waiting = [
+            json.loads(message)
+            for queue in app.conf.task_queues
+            for priority in channel.priority_steps
+            for message in client.lrange(f"{queue.name}{channel.sep}{priority}" if priority else queue.name, 0, -1)
+        ]
+        delivered = [json.loads(value)[0] for value in client.hvals(channel.unacked_key)]  # [message, exchange, key]
+    ids = set()
+    for message in waiting + delivered:
+        if message.get("headers", {}).get("task") != run_job.name:
+            continue
+        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        ids.add(str(args[0]))
+    return ids
+
+
+@shared_task(name="generation.requeue_stalled_jobs")
+def requeue_stalled_jobs(older_than_seconds: float | None = None) -> list[str]:
+    """Beat runs this every minute: jobs whose message was lost (a broker restarted without
+    persistence, a worker dropped its delayed retries on a connection loss) go back on the queue."""
+    in_broker = job_ids_in_broker()
+    if in_broker is None:
+        logger.warning("requeue_stalled_jobs: the broker is not Redis; cannot tell lost messages, nothing done")
+        return []
+    if older_than_seconds is None:
+        older_than_seconds = settings.ATELIER_REQUEUE_STALLED_AFTER_SECONDS
+    jobs = services.job_requeue_stalled(older_than_seconds=older_than_seconds, in_broker=in_broker)
+    if jobs:
+        logger.warning("requeued %d job(s) whose message was lost: %s", len(jobs), ", ".join(jobs))
+    return jobs

@@ -113,10 +113,11 @@ def start_emulator(log_path: Path, *flags: str) -> tuple[str, subprocess.Popen]:
 class WorkerHandle:
     """A Celery worker process the tests can kill -9 and start again."""
 
-    def __init__(self, folder: Path, env: dict, name: str = "worker"):
+    def __init__(self, folder: Path, env: dict, name: str = "worker", extra_args: tuple[str, ...] = ()):
         self.log_path = folder / f"{name}.log"
         self.env = env
         self.name = name
+        self.extra_args = extra_args  # e.g. ("--concurrency=4",): the last --concurrency given wins
         self.process = self._start()
 
     @property
@@ -126,7 +127,9 @@ class WorkerHandle:
     def _start(self) -> subprocess.Popen:
         from config.celery_app import app
 
-        process = start_worker(self.log_path, f"--hostname={self.name}-{os.getpid()}@%h", env=self.env)
+        process = start_worker(
+            self.log_path, f"--hostname={self.name}-{os.getpid()}@%h", *self.extra_args, env=self.env
+        )
         # Ready when it answers a ping addressed to it.
         wait_for(
             lambda: process.poll() is not None or app.control.ping(destination=[self.node_name], timeout=0.5),
@@ -176,3 +179,77 @@ class EmulatorControl:
 
     def invocations(self) -> int:
         return self._call("/health")["invocations"]
+
+
+def pool_pids(pid: int) -> list[int]:
+    """The live child processes of `pid` (a Celery worker's pool processes), from /proc."""
+    try:
+        children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:  # the process is gone
+        return []
+    return [child for child in children if _state(child) not in ("Z", None)]  # not the dead, not yet reaped
+
+
+def _state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return None
+
+
+def kill_pool_process(worker: "WorkerHandle", choose=None) -> int:
+    """SIGKILL one pool process of a worker (`choose` picks from the pids; the first by default), as
+    the OOM killer would: the main process lives on, forks a new pool process, and hands the job
+    back to the queue once it gives up waiting for its result. Returns the killed pid."""
+    import signal
+
+    pids = wait_for(lambda: pool_pids(worker.process.pid), 10, "the worker's pool processes", interval=0.02)
+    pid = choose(pids) if choose else pids[0]
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+class RedisServer:
+    """A private `redis-server` on a free port, keeping nothing on disk, that a test may kill -9 and
+    start again on the same port (the system Redis is shared, and never touched)."""
+
+    def __init__(self, folder: Path):
+        self.port = free_port()
+        self.log_path = folder / f"redis-{self.port}.log"
+        self.process = self._start()
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def _start(self) -> subprocess.Popen:
+        import shutil
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise AssertionError("redis-server is not installed: the fault tests start their own Redis with it.")
+        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        with self.log_path.open("a") as log:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(lambda: self.ping() or process.poll() is not None, 10, "the private redis-server")
+        if process.poll() is not None:
+            raise AssertionError(f"redis-server exited:\n{self.log_path.read_text()}")
+        return process
+
+    def ping(self) -> bool:
+        import redis
+
+        try:
+            return redis.Redis(port=self.port, socket_timeout=1).ping()
+        except redis.RedisError:
+            return False
+
+    def restart(self) -> None:
+        """kill -9 and start again on the same port: every queued and unacknowledged message is gone."""
+        import signal
+
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = self._start()
+
+    def stop(self) -> None:
+        stop(self.process)

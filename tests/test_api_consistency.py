@@ -282,3 +282,14 @@ def test_a_time_filter_takes_any_offset_and_refuses_what_has_no_utc_time(creator
     assert odd_offset.status_code == 200
     assert envelope(before_year_one) == (400, "invalid")
     assert list(before_year_one.json()["error"]["fields"]) == ["created_after"]
+
+
+def test_a_body_over_the_limit_is_a_400_in_the_envelope_and_creates_nothing(creator, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+
+    body = {"model": "amazon.nova-canvas-v1:0", "prompt": "x" * 2_000}
+    response = creator.post(f"{BASE}/jobs/", body, format="json")
+
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "bad_request"
+    assert GenerationJob.objects.count() == 0

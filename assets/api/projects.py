@@ -117,6 +117,7 @@ class CatalogModelField(serializers.CharField):
 
     def to_internal_value(self, data):
         model_id = super().to_internal_value(data)
+        self.run_validators(model_id)  # a NUL character, which PostgreSQL refuses, is a 400 before the query
         model = BedrockModel.objects.filter(model_id=model_id).first()
         if model is None:
             raise serializers.ValidationError(f"Unknown model {model_id!r}.")

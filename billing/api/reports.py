@@ -1,9 +1,7 @@
 """Where the money went: the ledger, and spend grouped by day, project, model, user, quality,
 tag or API key, as JSON or CSV."""
 
-import csv
 import datetime
-import io
 import zoneinfo
 
 import django_filters
@@ -16,6 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from billing.export import spend_report_csv
 from billing.models import LedgerEntry
 from billing.selectors import SPEND_GROUPS, spend_report
 from config.errors import ApplicationError
@@ -121,14 +120,7 @@ class SpendView(TenantContextMixin, views.APIView):
             for row in report["rows"]
         ]  # fmt: skip
         if self.as_csv:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow([group_by, "spent_usd", "entries", "approved_assets", "cost_per_approved_asset_usd"])
-            writer.writerows(
-                [row["key"], row["spent"], row["entries"], row["approved_assets"], row["cost_per_approved_asset"] or ""]
-                for row in rows
-            )
-            response = HttpResponse(buffer.getvalue(), content_type="text/csv")
+            response = HttpResponse(spend_report_csv(report=report, group_by=group_by), content_type="text/csv")
             response["Content-Disposition"] = f'attachment; filename="spend-{group_by}-{start}-{end}.csv"'
             return response
         return Response(

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import environ
 
+from config.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 
@@ -12,9 +14,14 @@ env = environ.Env()
 VAR_DIR = Path(env("ATELIER_VAR_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+# Earlier keys still accepted for signatures (sessions, password resets) while a rotation settles.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# The largest valid JSON body: a variation's 5 input images of up to 5 MB each, base64 (4/3), with room to spare.
+# Django's 2.5 MB default refused any image over ~1.9 MB sent as base64, with an HTML 400 naming no field.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -37,6 +44,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",  # first: every response, redirects included, carries its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -177,15 +185,15 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.add_shared_components"],
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # Django's own loggers reach the console once, through root.
-    "loggers": {"django": {"handlers": [], "propagate": True}},
-}
+# Logs on stderr, each record with its request, tenant and job ids (config/logging.py): `json` is one object per
+# line for a log pipeline (the Docker image sets it), `plain` is for people.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
+
+# Prometheus (config/metrics.py): GET /metrics answers a bearer of this token, and is 404 without it. A worker
+# serves its own metrics (Bedrock calls) on ATELIER_WORKER_METRICS_PORT when set.
+ATELIER_METRICS_TOKEN = env("ATELIER_METRICS_TOKEN", default="")
+ATELIER_WORKER_METRICS_PORT = env.int("ATELIER_WORKER_METRICS_PORT", default=0)
 
 # Bedrock: AWS by default; an endpoint URL points the same client at the local emulator.
 ATELIER_BEDROCK_ENDPOINT_URL = env("ATELIER_BEDROCK_ENDPOINT_URL", default="")
@@ -211,6 +219,8 @@ ATELIER_QUOTA_OVERRIDES = env.json("ATELIER_QUOTA_OVERRIDES", default={})
 CELERY_TASK_ACKS_LATE = True  # a job's message is acknowledged only when its task ends
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed worker's job goes back on the queue
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# How long a worker waits for a result from a pool process that died before it hands the job back to the queue.
+CELERY_WORKER_LOST_WAIT = env.float("ATELIER_WORKER_LOST_WAIT", default=10.0)
 CELERY_TASK_DEFAULT_QUEUE = "interactive"
 # A job may make up to five Bedrock calls, each allowed the full read timeout.
 CELERY_TASK_SOFT_TIME_LIMIT = ATELIER_BEDROCK_READ_TIMEOUT * 5 + 60
@@ -218,6 +228,12 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
 # Redis hands an unacknowledged message to another worker after this long: keep it above the time limit.
 # Workers look for such messages every ATELIER_BROKER_RESTORE_INTERVAL seconds: a killed worker's
 # job is picked up again within visibility timeout + interval.
+# A job not ended, untouched this long, run by no worker and with no message in the broker lost its
+# message (a broker restarted without persistence): beat's requeue_stalled_jobs enqueues it again.
+ATELIER_REQUEUE_STALLED_AFTER_SECONDS = env.int("ATELIER_REQUEUE_STALLED_AFTER_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stalled-jobs": {"task": "generation.requeue_stalled_jobs", "schedule": 60.0},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("ATELIER_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60),
     "unacked_restore_interval": env.int("ATELIER_BROKER_RESTORE_INTERVAL", default=10),

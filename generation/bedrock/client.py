@@ -16,6 +16,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from config.metrics import observe_bedrock_call
+
 RETRYABLE_CODES = {
     "ThrottlingException",
     "ModelNotReadyException",
@@ -106,18 +108,23 @@ def invoke(client, model_id: str, body: dict, *, headers: dict[str, str] | None 
                 request.headers[name] = value
 
         client.meta.events.register_first("before-sign.bedrock-runtime.InvokeModel", handler)
+    error_code = None
     try:
         response = client.invoke_model(
             modelId=model_id, body=json.dumps(body), contentType="application/json", accept="application/json"
         )
         payload = json.loads(response["body"].read())
     except ClientError as error:
-        raise _classify(error) from error
+        classified = _classify(error)
+        error_code = classified.code
+        raise classified from error
     except (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError, ConnectionClosedError) as error:
-        raise RetryableBedrockError(type(error).__name__, str(error)) from error
+        error_code = type(error).__name__
+        raise RetryableBedrockError(error_code, str(error)) from error
     finally:
         if handler is not None:
             client.meta.events.unregister("before-sign.bedrock-runtime.InvokeModel", handler)
+        observe_bedrock_call(model_id=model_id, seconds=time.monotonic() - started, error_code=error_code)
     request_id = response.get("ResponseMetadata", {}).get("RequestId")
     return InvokeResponse(payload=payload, request_id=request_id, seconds=time.monotonic() - started)
 

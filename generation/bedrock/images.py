@@ -90,7 +90,63 @@ def read_image(value: bytes | str, *, max_side: int = 4096, min_side: int = MIN_
         raise ImageProblem(f"The image is {width}x{height} px; each side may be at most {max_side} px.")
     if width < min_side or height < min_side:
         raise ImageProblem(f"The image is {width}x{height} px; each side must be at least {min_side} px.")
+    end = _image_end(data, sniffed)
+    if end is None:
+        raise ImageProblem(f"The {sniffed} image has no end marker.")
+    # Whatever follows the image (a ZIP, HTML, a script: a polyglot) is cut off, so it is never stored or sent.
+    data = data[:end]
     return InputImage(data=data, format=sniffed, width=width, height=height, mode=mode, has_alpha=has_alpha)
+
+
+def _image_end(data: bytes, kind: str) -> int | None:
+    """Where the image's own bytes end — after PNG's IEND chunk, after JPEG's EOI marker — or None."""
+    return _png_end(data) if kind == "PNG" else _jpeg_end(data)
+
+
+def _png_end(data: bytes) -> int | None:
+    position = 8  # the signature
+    while position + 12 <= len(data):  # length, type, (payload), CRC
+        length = int.from_bytes(data[position : position + 4], "big")
+        chunk_type = data[position + 4 : position + 8]
+        position += 12 + length
+        if chunk_type == b"IEND":
+            return position if position <= len(data) else None
+    return None
+
+
+_JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and RST0–7 carry no length
+
+
+def _jpeg_end(data: bytes) -> int | None:
+    """Walk the segments from SOI; after each scan (SOS), skip its entropy-coded data, where a 0xFF
+    byte is followed by 0x00 (stuffing) or a restart marker, up to the next real marker."""
+    position = 2
+    while position + 1 < len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker == 0xD9:  # EOI
+            return position + 2
+        if marker in _JPEG_STANDALONE:
+            position += 2
+            continue
+        if position + 4 > len(data):
+            return None
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xDA:  # SOS: entropy-coded data follows the header
+            while True:
+                position = data.find(b"\xff", position)
+                if position < 0 or position + 1 >= len(data):
+                    return None
+                following = data[position + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:
+                    position += 2
+                    continue
+                break
+    return None
 
 
 def check_mask(mask: InputImage, image: InputImage | None) -> None:

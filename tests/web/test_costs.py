@@ -193,6 +193,20 @@ def test_the_csv_export_is_the_ledger_summed_by_group(signed_in, tenant_a, spent
     assert read_csv(by_day)[1:] == [[day.isoformat(), "0.088000", "2", "1", "0.088000"]]
 
 
+def test_a_project_name_never_becomes_a_spreadsheet_formula(signed_in, tenant_a, spent):
+    spent["autumn"].name = '=HYPERLINK("https://evil.example","open")'
+    spent["autumn"].save(update_fields=["name"])
+    client, _ = signed_in(Role.VIEWER)
+
+    for response in (
+        client.get(CSV_URL, {"group_by": "project"}),
+        client.get(f"/api/v1/tenants/{tenant_a.slug}/spend.csv", {"group_by": "project"}),
+    ):
+        keys = [row[0] for row in read_csv(response)[1:]]
+        assert "'" + spent["autumn"].name in keys  # shown as text, whatever the spreadsheet
+        assert not any(key.startswith("=") for key in keys)
+
+
 def test_the_csv_defaults_to_this_month_by_day(signed_in, tenant_a, spent):
     client, _ = signed_in(Role.VIEWER)
 

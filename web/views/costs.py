@@ -2,9 +2,7 @@
 each approved image cost — and this month's budget burn-down with its month-end projection; and the same rows
 as CSV. Dates are days of the tenant's calendar; the range's last day is included."""
 
-import csv
 import datetime
-import io
 import zoneinfo
 from decimal import Decimal
 
@@ -14,6 +12,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from billing.export import spend_report_csv
 from billing.selectors import SPEND_GROUPS, budget_burndown, spend_by_day_and_model, spend_report, tenant_budget
 from billing.services import period_start_for
 from web import charts
@@ -191,17 +190,9 @@ class CostsCsv(TenantPage):
             return HttpResponse("\n".join(problems) + "\n", status=400, content_type="text/plain; charset=utf-8")
         start, end = cost_range.bounds()
         report = spend_report(tenant=self.tenant, group_by=group_by, start=start, end=end)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([group_by, "spent_usd", "entries", "approved_assets", "cost_per_approved_asset_usd"])
-        for row in report["rows"]:
-            per_asset = row["cost_per_approved_asset"]
-            writer.writerow(
-                [row["key"], f"{row['spent']:.6f}", row["entries"], row["approved_assets"],
-                 "" if per_asset is None else f"{per_asset:.6f}"]
-            )  # fmt: skip
         first, last = cost_range.form.cleaned_data["start"], cost_range.form.cleaned_data["end"]
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        csv_text = spend_report_csv(report=report, group_by=group_by)
+        response = HttpResponse(csv_text, content_type="text/csv; charset=utf-8")
         filename = f"{self.tenant.slug}-spend-by-{group_by}-{first}-to-{last}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
