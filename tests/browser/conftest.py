@@ -50,20 +50,45 @@ def chromium():
             browser.close()
 
 
+@pytest.fixture(scope="session")
+def production_csp(moto_s3) -> str:
+    """The Content-Security-Policy production sends, with the S3 store the browser tests' images come from."""
+    from ..security.test_production_settings import probe
+
+    s3 = {"ATELIER_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": moto_s3.bucket, "AWS_S3_ENDPOINT_URL": moto_s3.proxy.url}
+    return probe(**s3)["headers"]["Content-Security-Policy"]
+
+
 @pytest.fixture
-def browser_page(chromium, atelier_url, pipeline):
-    """new_page() → a fresh browser tab (its own cookies) on the live server, at a laptop's size."""
-    contexts = []
+def browser_page(chromium, atelier_url, pipeline, production_csp):
+    """new_page() → a fresh browser tab (its own cookies) on the live server, at a laptop's size. Every page
+    is served under production's Content-Security-Policy; a violation fails the test."""
+    contexts, violations = [], []
+
+    def under_production_policy(route):
+        if route.request.resource_type != "document":
+            route.continue_()
+            return
+        response = route.fetch(max_redirects=0)
+        route.fulfill(response=response, headers=response.headers | {"content-security-policy": production_csp})
+
+    def note_violation(message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            violations.append(message.text)
 
     def new_page():
         context = chromium.new_context(base_url=atelier_url, viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
+        context.route(f"{atelier_url}/**", under_production_policy)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", note_violation)
+        return page
 
     yield new_page
     for context in contexts:
         context.close()
+    assert violations == [], violations
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ def test_every_page_loads_cleanly_offline_on_a_laptop_and_a_phone(
     for name, path in PAGES.items():
         response = page.goto(f"/t/{tenant_a.slug}/{path}")
         assert response.status == 200, f"{name}: {response.status}"
+        assert "script-src 'self'" in response.headers["content-security-policy"]  # production's policy applies
         assert page.locator("main h1").count() >= 1, f"{name} has no heading"
         page.wait_for_load_state("networkidle")
         screenshot(page, f"page-{name}")
