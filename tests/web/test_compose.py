@@ -227,6 +227,28 @@ def test_a_variation_learns_from_every_uploaded_image(signed_in, tenant_a, setti
     assert job.source_assets.count() == 2
 
 
+def test_a_variation_of_an_asset_may_learn_from_more_uploads(signed_in, tenant_a, settings, tmp_path):
+    from assets.services import asset_store_upload, project_get_default
+    from generation.bedrock.images import read_image
+
+    settings.MEDIA_ROOT = tmp_path
+    client, _ = signed_in(Role.CREATOR)
+    source = asset_store_upload(tenant=tenant_a, project=project_get_default(tenant=tenant_a), image=read_image(png()))
+    page = client.get(f"{COMPOSE}?source_asset={source.pk}&task_type=IMAGE_VARIATION").content.decode()
+    assert 'id="id_more_images" name="image"' in page
+    more = SimpleUploadedFile("more.png", png(colour=(10, 200, 90)), content_type="image/png")
+
+    response = client.post(
+        COMPOSE,
+        {"model": NOVA, "task_type": "IMAGE_VARIATION", "source_asset": str(source.pk), "prompt": "a chair",
+         "image": [more], "n": "1"},
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    job = GenerationJob.objects.get()
+    assert job.input_assets["images"][0] == str(source.pk) and len(job.input_assets["images"]) == 2
+
+
 def test_a_saved_prompt_with_variables_and_a_saved_seed_fill_the_job(signed_in, tenant_a):
     client, _ = signed_in(Role.CREATOR)
     project = project_get_default(tenant=tenant_a)
