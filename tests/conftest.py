@@ -165,16 +165,11 @@ def moto_s3(tmp_path_factory):
         stop(process)
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, moto_s3, bedrock_emulator):
-    """A real `celery worker` process on Redis, the test database, S3 (moto, through the proxy)
-    and the emulator, for the whole session. Tests that use it need committed data: mark them
-    `django_db(transaction=True, serialized_rollback=True)` (serialized rollback keeps the seeded
-    model catalog for the tests after them)."""
-    from .processes import WorkerHandle
+def worker_env(moto_s3, bedrock_emulator) -> dict:
+    """What a test worker process needs: S3 (moto, through the proxy), the emulator, fast retries."""
     from .s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
-    env = {
+    return {
         "ATELIER_STORAGE": "s3",
         "AWS_STORAGE_BUCKET_NAME": moto_s3.bucket,
         "AWS_S3_ENDPOINT_URL": moto_s3.proxy.url,
@@ -184,6 +179,17 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
         "ATELIER_BEDROCK_ENDPOINT_URL": bedrock_emulator,
         **WORKER_PIPELINE_ENV,
     }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, moto_s3, bedrock_emulator):
+    """A real `celery worker` process on Redis, the test database, S3 (moto, through the proxy)
+    and the emulator, for the whole session. Tests that use it need committed data: mark them
+    `django_db(transaction=True, serialized_rollback=True)` (serialized rollback keeps the seeded
+    model catalog for the tests after them)."""
+    from .processes import WorkerHandle
+
+    env = worker_env(moto_s3, bedrock_emulator)
     with django_db_blocker.unblock():
         worker = WorkerHandle(tmp_path_factory.mktemp("worker"), env)
     try:

@@ -20,9 +20,9 @@ from generation.models import GenerationJob
 from generation.services import job_claim_key, job_claim_keys_held
 from tenants.models import Role
 
-from ..conftest import WORKER_PIPELINE_ENV
+from ..conftest import worker_env
 from ..processes import EmulatorControl, RedisServer, WorkerHandle, wait_for
-from ..s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, s3_client, s3_settings
+from ..s3 import s3_client, s3_settings
 
 NOVA = "amazon.nova-canvas-v1:0"
 TERMINAL = {status.value for status in GenerationJob.TERMINAL}
@@ -67,15 +67,7 @@ def fault_redis(tmp_path_factory):
 @pytest.fixture(scope="package")
 def fault_worker(django_db_setup, django_db_blocker, tmp_path_factory, moto_s3, bedrock_emulator, fault_redis):
     """The suite's own worker, on the private Redis. It keeps the session worker's fast retries."""
-    env = {
-        "ATELIER_STORAGE": "s3",
-        "AWS_STORAGE_BUCKET_NAME": moto_s3.bucket,
-        "AWS_S3_ENDPOINT_URL": moto_s3.proxy.url,
-        "AWS_S3_REGION_NAME": REGION,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
-        "ATELIER_BEDROCK_ENDPOINT_URL": bedrock_emulator,
-        **WORKER_PIPELINE_ENV,
+    env = worker_env(moto_s3, bedrock_emulator) | {
         "ATELIER_JOB_MAX_ATTEMPTS": "100",  # 30 s of S3 outage at a ≤1 s backoff must not exhaust a job
         "ATELIER_BROKER_VISIBILITY_TIMEOUT": str(FAULT_VISIBILITY_TIMEOUT),
         "ATELIER_WORKER_LOST_WAIT": "0.5",  # a killed pool process's job goes back on the queue at once
