@@ -144,6 +144,10 @@ class GenerationJob(TenantOwned):
     tags = models.JSONField(default=list, blank=True, help_text="Free campaign tags; spend groups by them.")
     fingerprint = models.CharField(max_length=64, db_index=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    idempotency_request_sha256 = models.CharField(
+        max_length=64, blank=True, default="",
+        help_text="sha256 of the request first sent with idempotency_key: the key answers only that request again.",
+    )  # fmt: skip
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     deduplicated_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",

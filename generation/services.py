@@ -26,6 +26,7 @@ from billing.pricing import Quote, price_quote
 from billing.selectors import job_cost
 from billing.services import budget_reserve, job_settle
 from config.errors import ApplicationError
+from tenants.idempotency import idempotency_reuse_check, payload_sha256
 from tenants.models import ApiKey, Tenant
 from tenants.services import Actor, audit_event_record
 from tenants.webhooks import webhook_event_emit
@@ -73,11 +74,18 @@ def job_submit(
 ) -> Submission:
     """Every surface's way to ask for images: fill in the project's saved prompt, seed and defaults,
     validate, deduplicate, create the job (a batch when more images are asked for than one request
-    makes), and enqueue it once the transaction commits."""
+    makes), and enqueue it once the transaction commits. An idempotency key answers its first job
+    again, for the same request from the same caller only (tenants.idempotency's rule)."""
+    request_sha256 = ""
     if idempotency_key:
+        request_sha256 = payload_sha256(
+            {"model_id": model_id, "raw": raw, "project_id": project_id, "source_asset_id": source_asset_id,
+             "tags": tags, "finalizes": finalizes.pk if finalizes else None, "saved_prompt_id": saved_prompt_id,
+             "prompt_version_id": prompt_version_id, "variables": variables, "saved_seed_id": saved_seed_id}
+        )  # fmt: skip
         earlier = GenerationJob.objects.for_tenant(tenant).filter(idempotency_key=idempotency_key).first()
         if earlier is not None:
-            return Submission(earlier, created=False)
+            return _replayed(earlier, request_sha256, actor)
     resolved = _resolve(
         tenant, model_id=model_id, raw=raw, project_id=project_id, saved_prompt_id=saved_prompt_id,
         prompt_version_id=prompt_version_id, variables=variables, saved_seed_id=saved_seed_id,
@@ -105,13 +113,14 @@ def job_submit(
                 if original is not None:
                     job = _record_duplicate(
                         tenant, actor, project, original, idempotency_key, validated.warnings,
-                        prompt_version=prompt_version, saved_seed=saved_seed,
+                        prompt_version=prompt_version, saved_seed=saved_seed, request_sha256=request_sha256,
                     )  # fmt: skip
                     return Submission(job, created=True)
             inputs = _store_inputs(tenant, project, request)
             job, to_run = _create_job(
                 tenant=tenant, actor=actor, project=project, model=validated.model, request=request, total=total,
-                fingerprint=fingerprint, inputs=inputs, idempotency_key=idempotency_key, warnings=validated.warnings,
+                fingerprint=fingerprint, inputs=inputs, idempotency_key=idempotency_key, request_sha256=request_sha256,
+                warnings=validated.warnings,
                 quote=quote, tags=tags, finalizes=finalizes, prompt_version=prompt_version, saved_seed=saved_seed,
             )  # fmt: skip
             audit_event_record(
@@ -129,9 +138,22 @@ def job_submit(
                 _enqueue_on_commit(runnable)
     except IntegrityError:
         if idempotency_key:  # a concurrent request with the same key won the race: answer with its job
-            return Submission(GenerationJob.objects.for_tenant(tenant).get(idempotency_key=idempotency_key), False)
+            earlier = GenerationJob.objects.for_tenant(tenant).get(idempotency_key=idempotency_key)
+            return _replayed(earlier, request_sha256, actor)
         raise
     return Submission(job, created=True)
+
+
+def _replayed(earlier: GenerationJob, request_sha256: str, actor: Actor) -> Submission:
+    """The first job of a key sent again, if the request and caller are the same; else the 409."""
+    idempotency_reuse_check(
+        # A job keyed before requests were recorded is matched by its caller alone.
+        first_request=earlier.idempotency_request_sha256 or request_sha256,
+        first_caller=(earlier.requested_by_user_id, earlier.requested_by_key_id),
+        request=request_sha256,
+        actor=actor,
+    )
+    return Submission(earlier, created=False)
 
 
 def job_quote(
@@ -452,6 +474,7 @@ def _create_job(
     fingerprint,
     inputs,
     idempotency_key,
+    request_sha256,
     warnings,
     quote,
     tags,
@@ -476,6 +499,7 @@ def _create_job(
         images_requested=total,
         fingerprint=fingerprint,
         idempotency_key=idempotency_key or None,
+        idempotency_request_sha256=request_sha256,
         finalizes=finalizes,
         warnings=list(warnings),
         queue=GenerationJob.Queue.INTERACTIVE if total <= MAX_IMAGES_PER_REQUEST else GenerationJob.Queue.BATCH,
@@ -517,7 +541,16 @@ def _enqueue_on_commit(job: GenerationJob) -> None:
 
 
 def _record_duplicate(
-    tenant, actor, project, original, idempotency_key, warnings, *, prompt_version=None, saved_seed=None
+    tenant,
+    actor,
+    project,
+    original,
+    idempotency_key,
+    warnings,
+    *,
+    prompt_version=None,
+    saved_seed=None,
+    request_sha256="",
 ) -> GenerationJob:
     now = timezone.now()
     job = GenerationJob.objects.create(
@@ -539,6 +572,7 @@ def _record_duplicate(
         images_returned=original.images_returned,
         fingerprint=original.fingerprint,
         idempotency_key=idempotency_key or None,
+        idempotency_request_sha256=request_sha256,
         deduplicated_from=original,
         tags=original.tags,
         unit_price_usd=original.unit_price_usd,

@@ -13,7 +13,7 @@ from assets.selectors import asset_lineage
 from assets.services import asset_update
 from config.errors import ApplicationError
 from config.filters import UtcIsoDateTimeFilter
-from config.openapi import error_responses
+from config.openapi import IDEMPOTENCY_CONFLICT, error_responses
 from config.pagination import CursorPage
 from generation.api.jobs import JOB_IDEMPOTENCY_KEY, JobSerializer, idempotency_key, submission_response
 from generation.services import job_finalize
@@ -160,7 +160,12 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
             201: JobSerializer,
             200: OpenApiResponse(JobSerializer, description="The first job with this Idempotency-Key, as it is now."),
             **error_responses(
-                402, 409, 503, descriptions={409: "`already_final`: the image is already premium at that size."}
+                402,
+                409,
+                503,
+                descriptions={
+                    409: f"`already_final`: the image is already premium at that size. {IDEMPOTENCY_CONFLICT}"
+                },
             ),
         },
     )

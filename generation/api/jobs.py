@@ -13,7 +13,7 @@ from assets.selectors import job_assets
 from billing.selectors import job_cost
 from config.errors import ApplicationError
 from config.filters import UtcIsoDateTimeFilter
-from config.openapi import IDEMPOTENT_REPLAYED_HEADER, error_responses
+from config.openapi import IDEMPOTENCY_CONFLICT, IDEMPOTENT_REPLAYED_HEADER, error_responses
 from config.pagination import CursorPage
 from generation import services
 from generation.bedrock.specs import CONTROL_MODES, OUTPAINTING_MODES, Task
@@ -180,7 +180,10 @@ JOB_IDEMPOTENCY_KEY = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     required=False,
-    description="Up to 200 characters. A job already made with this key is answered (200) instead of a new one.",
+    description=(
+        "Up to 200 characters. The same request sent again with this key, by the same caller, is answered with the "
+        "job it made (200) instead of a new one; another request, or another caller, with the key is a 409."
+    ),
 )
 
 
@@ -207,7 +210,12 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         responses={
             201: JobSerializer,
             200: OpenApiResponse(JobSerializer, description="The first job with this Idempotency-Key, as it is now."),
-            **error_responses(402, 503, descriptions={503: "Storing the request's input images failed: try again."}),
+            **error_responses(
+                402,
+                409,
+                503,
+                descriptions={409: IDEMPOTENCY_CONFLICT, 503: "Storing the request's input images failed: try again."},
+            ),  # fmt: skip
         },
     )
     def create(self, request, tenant_slug):

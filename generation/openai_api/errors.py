@@ -27,7 +27,10 @@ ERROR_TYPES = {
 
 # Failures a client's automatic retry would only repeat (or pay for twice): the openai SDKs obey
 # `x-should-retry: false` and otherwise retry 408, 409, 429 and 5xx.
-NOT_RETRYABLE = {"job_timeout", "job_failed", "job_cancelled", "content_policy_violation", "images_unavailable"}
+NOT_RETRYABLE = {
+    "job_timeout", "job_failed", "job_cancelled", "content_policy_violation", "images_unavailable",
+    "idempotency_key_reused",
+}  # fmt: skip
 
 
 class OpenAIError(ApplicationError):

@@ -14,14 +14,13 @@ from rest_framework.views import APIView
 from assets import storage
 from config.errors import ApplicationError
 from generation.bedrock.specs import MAX_INPUT_IMAGE_BYTES
+from tenants.api.idempotency import idempotency_key
 from tenants.authentication import ApiKeyAuthentication
 from tenants.models import Role
 
 from . import output, parsing, services
 from .errors import error_envelope, openai_exception_handler
 from .images import CONTENT_TYPES, converted
-
-IDEMPOTENCY_KEY_MAX_LENGTH = 200  # the job row's column
 
 
 class KeyRole(BasePermission):
@@ -76,15 +75,6 @@ class ModelDetailView(OpenAIView):
         return Response(_model_object(model))
 
 
-def _idempotency_key(request) -> str | None:
-    """An Idempotency-Key replays the first job instead of making (and charging) another."""
-    key = request.headers.get("Idempotency-Key") or None
-    if key and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        message = f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."
-        raise ApplicationError("invalid_request", f"Idempotency-Key: {message}", fields={"Idempotency-Key": [message]})
-    return key
-
-
 def _fields_and_files(request) -> tuple[dict, dict[str, list[bytes]]]:
     """The request's fields (JSON object, or a form's text fields) and its uploads' bytes by field."""
     data = request.data
@@ -114,7 +104,8 @@ class ImagesView(OpenAIView):
         fields, files = _fields_and_files(request)
         result = services.openai_images_create(
             tenant=self.tenant, actor=request.auth, endpoint=self.endpoint, fields=fields, files=files,
-            project_reference=request.headers.get(services.PROJECT_HEADER), idempotency_key=_idempotency_key(request),
+            project_reference=request.headers.get(services.PROJECT_HEADER),
+            idempotency_key=idempotency_key(request, code="invalid_request"),
         )  # fmt: skip
         call = result.call
         try:
