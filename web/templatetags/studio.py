@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html
 
 from tenants.models import Role
 
@@ -54,3 +55,12 @@ def thumbnail_url(asset) -> str:
     from assets import storage
 
     return storage.download_url(tenant=asset.tenant, key=asset.thumbnail_key or asset.file_key)
+
+
+@register.simple_tag
+def form_token():
+    """{% form_token %} in a form that spends or creates: a fresh token each time the form is drawn, so
+    the same drawn form sent twice (a double click, Back, a reload) makes one thing (web.views.base)."""
+    from web.views.base import FORM_TOKEN, new_form_token
+
+    return format_html('<input type="hidden" name="{}" value="{}">', FORM_TOKEN, new_form_token())

@@ -28,7 +28,7 @@ from generation.models import BedrockModel
 from generation.services import job_finalize
 from tenants.models import Membership, Role
 
-from .base import TenantPage, field_errors
+from .base import FORM_ALREADY_SENT, TenantPage, field_errors, form_reuse_said_plainly
 
 PAGE_SIZE = 48
 DOWNLOAD_MAX = 100
@@ -439,11 +439,17 @@ class AssetFinalize(_AssetAction):
             value = request.POST.get(field, "").strip()
             if value:
                 size[field] = int(value) if value.isdigit() else value  # the service names a bad value
-        submission = job_finalize(tenant=self.tenant, actor=self.actor, asset=asset, **size)
+        with form_reuse_said_plainly():
+            submission = job_finalize(
+                tenant=self.tenant, actor=self.actor, asset=asset, idempotency_key=self.form_token(), **size
+            )
         job = submission.job
-        messages.success(
-            request, f"Finalizing at premium quality: job queued ({job.width}×{job.height}), ready in a moment."
-        )
+        if not submission.created:
+            messages.info(request, FORM_ALREADY_SENT)
+        else:
+            messages.success(
+                request, f"Finalizing at premium quality: job queued ({job.width}×{job.height}), ready in a moment."
+            )
         return redirect(job_url(self.tenant.slug, job.pk))
 
 

@@ -37,7 +37,7 @@ from generation.catalog import model_list_for_tenant
 from generation.models import BedrockModel, GenerationJob
 from tenants.models import Role
 
-from .base import TenantPage, field_errors
+from .base import FORM_ALREADY_SENT, TenantPage, field_errors, form_reuse_said_plainly
 
 # "Conditioned" is text-to-image guided by a layout image; the form offers it as a task of its own.
 CONDITIONED = "CONDITIONED"
@@ -276,7 +276,11 @@ def shown_errors(error: ApplicationError, choice: str = "") -> dict[str, list[st
 
 
 def error_summary(errors: dict[str, list[str]]) -> list[str]:
-    return [f"{FIELD_LABELS.get(name, name)}: {reason}" for name, reasons in errors.items() for reason in reasons]
+    return [
+        reason if name == "__all__" else f"{FIELD_LABELS.get(name, name)}: {reason}"
+        for name, reasons in errors.items()
+        for reason in reasons
+    ]
 
 
 # Budgets and prices -------------------------------------------------------------------------------
@@ -459,9 +463,11 @@ class ComposePage(TenantPage):
         choice = request.POST.get("task_type", "")
         try:
             form = compose_form(data=request.POST, files=request.FILES, models=models)
-            submission = _with_source(
-                services.job_submit, tenant=self.tenant, actor=self.actor, tags=form.tags or None, **form.arguments
-            )
+            with form_reuse_said_plainly():
+                submission = _with_source(
+                    services.job_submit, tenant=self.tenant, actor=self.actor, tags=form.tags or None,
+                    idempotency_key=self.form_token(), **form.arguments,
+                )  # fmt: skip
         except BudgetExceeded as error:
             values = form_values(request.POST)
             context = self.form_context(models, values, budget_error=error.message, estimate=True)
@@ -469,10 +475,14 @@ class ComposePage(TenantPage):
         except ApplicationError as error:
             values = form_values(request.POST)
             context = self.form_context(models, values, errors=shown_errors(error, choice), estimate=True)
-            return self.render_to_response(context, status=400 if error.status_code < 500 else error.status_code)
+            status = error.status_code if error.status_code == 409 or error.status_code >= 500 else 400
+            return self.render_to_response(context, status=status)
         job = submission.job
-        images = "image" if job.images_requested == 1 else "images"
-        messages.success(request, f"Job submitted: {job.images_requested} {images} on {job.model.name}.")
+        if not submission.created:
+            messages.info(request, FORM_ALREADY_SENT)
+        else:
+            images = "image" if job.images_requested == 1 else "images"
+            messages.success(request, f"Job submitted: {job.images_requested} {images} on {job.model.name}.")
         return redirect("web:job", tenant_slug=self.tenant.slug, pk=job.pk)
 
     def form_context(self, models, values, *, errors=None, notes=None, budget_error=None, estimate=False) -> dict:

@@ -22,7 +22,7 @@ from generation.catalog import model_list_for_tenant
 from generation.models import BedrockModel
 from tenants.models import Role
 
-from .base import TenantPage, field_errors
+from .base import FORM_ALREADY_SENT, TenantPage, field_errors
 
 PALETTE_BLANKS = 2  # empty colour fields after the palette's own: room to add without JavaScript
 STAGE_BLANKS = 1  # the same for approval stages
@@ -243,17 +243,29 @@ class ProjectNewPage(TenantPage):
     def post(self, request, *args, **kwargs):
         changes, problems = project_changes(request.POST)
         amount = budget_amount(request.POST, problems)
+
+        def project_create():
+            with transaction.atomic():  # a refused budget leaves no project behind
+                project = library.project_create(tenant=self.tenant, actor=self.actor, **({"name": ""} | changes))
+                _project_budget_apply(project=project, amount=amount, actor=self.actor)
+                return project
+
         if not problems:
             try:
-                with transaction.atomic():  # a refused budget leaves no project behind
-                    project = library.project_create(tenant=self.tenant, actor=self.actor, **({"name": ""} | changes))
-                    _project_budget_apply(project=project, amount=amount, actor=self.actor)
+                once = self.once(project_create, remember=lambda project: {"project": str(project.pk)})
             except (ApplicationError, ValidationError) as error:
                 problems = problems_of(error, BUDGET_FIELD)
         if problems:
             context = self.get_context_data(form=form_from_post(request.POST, form_from_project(None)), errors=problems)
             return self.render_to_response(context, status=400)
-        messages.success(request, f"Project {project.name} created.")
+        if once.earlier is not None:
+            messages.info(request, FORM_ALREADY_SENT)
+            project = Project.objects.for_tenant(self.tenant).filter(pk=once.earlier.response_body["project"]).first()
+            if project is None:  # made, then removed since
+                return redirect("web:projects", tenant_slug=self.tenant.slug)
+        else:
+            project = once.result
+            messages.success(request, f"Project {project.name} created.")
         return redirect("web:project", tenant_slug=self.tenant.slug, pk=project.pk)
 
 

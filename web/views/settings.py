@@ -22,10 +22,11 @@ from config.errors import ApplicationError
 from tenants import selectors, services, webhooks
 from tenants.models import ApiKey, Membership, Role, WebhookDelivery, WebhookEndpoint
 
-from .base import TenantPage
+from .base import FORM_ALREADY_SENT, TenantPage
 from .projects import amount_text, problems_of
 
 RECENT_DELIVERIES = 10
+ALREADY_MADE_NOTE = "Its secret was shown once, when it was made; if it was not copied, remove it and make another."
 
 
 class SettingsPage(TenantPage):
@@ -113,10 +114,15 @@ class MembersPage(SettingsPage):
         if form["role"] not in Role.values:
             return self.refused({"role": [f"Choose one of: {', '.join(Role.values)}."]}, form=form)
         try:
-            membership = services.membership_add(tenant=self.tenant, actor=self.actor, **form)
+            once = self.once(
+                lambda: services.membership_add(tenant=self.tenant, actor=self.actor, **form),
+                remember=lambda membership: {"membership": membership.pk},
+            )
         except (ApplicationError, ValidationError) as error:
             return self.refused(problems_of(error), form=form)
-        return self.done(f"{membership.user.email} added as {membership.role}.")
+        if once.earlier is not None:
+            return self.done(FORM_ALREADY_SENT)
+        return self.done(f"{once.result.user.email} added as {once.result.role}.")
 
 
 class MemberAction(MembersPage):
@@ -212,12 +218,21 @@ class KeysPage(SettingsPage):
         if problems:
             return self.refused(problems, form=form)
         try:
-            api_key, secret = services.api_key_create(
-                tenant=self.tenant, actor=self.actor, name=form["name"], role=form["role"], expires_at=expires_at,
-                default_project=project,
+            once = self.once(
+                lambda: services.api_key_create(
+                    tenant=self.tenant, actor=self.actor, name=form["name"], role=form["role"],
+                    expires_at=expires_at, default_project=project,
+                ),
+                remember=lambda created: {"api_key": created[0].pk},  # never the secret
             )  # fmt: skip
         except (ApplicationError, ValidationError) as error:
             return self.refused(problems_of(error), form=form)
+        if once.earlier is not None:  # a reload or a second click: the key exists, its secret was shown once
+            made = ApiKey.objects.for_tenant(self.tenant).filter(pk=once.earlier.response_body["api_key"]).first()
+            name = f"“{made.name}” (atl_{made.prefix}_…)" if made else ""
+            messages.info(request, f"This form already created the API key {name}. {ALREADY_MADE_NOTE}")
+            return self.render_to_response(self.get_context_data())
+        api_key, secret = once.result
         # Shown in this answer only: the secret is not stored anywhere, so a reload cannot show it again.
         messages.success(request, f"API key {api_key.name} created.")
         return self.render_to_response(self.get_context_data(created_key=api_key, secret=secret), status=201)
@@ -333,16 +348,21 @@ class BudgetsPage(SettingsPage):
             problems["scope"] = ["Choose what the budget is for."]
         if problems:
             return self.refused(problems, form=form)
-        try:
+
+        def budget_set():
             with transaction.atomic():  # set: a new budget, or a new amount for the one it has
                 budget = billing.budget_set_monthly(
                     tenant=self.tenant, amount_usd=amount, actor=self.actor, project=project, api_key=api_key
                 )
                 if thresholds is not None:
                     billing.budget_update(budget=budget, actor=self.actor, alert_thresholds=thresholds)
+                return budget
+
+        try:
+            once = self.once(budget_set, remember=lambda budget: {"budget": budget.pk})
         except (ApplicationError, ValidationError) as error:
             return self.refused(problems_of(error, BUDGET_FIELDS), form=form)
-        return self.done("Budget set.")
+        return self.done("Budget set." if once.earlier is None else FORM_ALREADY_SENT)
 
 
 class BudgetAction(BudgetsPage):
@@ -412,9 +432,16 @@ class WebhooksPage(SettingsPage):
     def post(self, request, *args, **kwargs):
         form = _webhook_form(request.POST)
         try:
-            created = webhooks.webhook_endpoint_create(tenant=self.tenant, actor=self.actor, **form)
+            once = self.once(
+                lambda: webhooks.webhook_endpoint_create(tenant=self.tenant, actor=self.actor, **form),
+                remember=lambda created: {"webhook": created.endpoint.pk},  # never the secret
+            )
         except (ApplicationError, ValidationError) as error:
             return self.refused(problems_of(error), form=form)
+        if once.earlier is not None:  # a reload or a second click: the endpoint exists, its secret was shown once
+            messages.info(request, f"This form already added the webhook to {form['url']}. {ALREADY_MADE_NOTE}")
+            return self.render_to_response(self.get_context_data())
+        created = once.result
         # The signing secret is shown in this answer only, as the API does.
         messages.success(request, f"Webhook to {created.endpoint.url} created.")
         context = self.get_context_data(created_endpoint=created.endpoint, secret=created.secret)

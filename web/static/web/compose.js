@@ -296,6 +296,11 @@
       }
     });
 
+    // Back to the composer from the job page: the budget has moved since, so price the form again.
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) refreshEstimate();
+    });
+
     form.querySelectorAll('input[type="range"]').forEach(showRange);
     applyModel();
     applyTask();
