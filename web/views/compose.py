@@ -18,6 +18,7 @@ from django.utils.datastructures import MultiValueDict
 from assets import library
 from assets.models import Asset, Project, Prompt, Seed
 from assets.selectors import job_assets
+from assets.services import project_get_default
 from billing.models import Budget
 from billing.pricing import Quote, price_quote
 from billing.selectors import budget_status, job_cost
@@ -405,7 +406,9 @@ def _initial_values(tenant, query, models: dict[str, BedrockModel]) -> tuple[dic
     if query.get("task_type") in TASK_LABELS:
         values["task_type"] = query["task_type"]
     if project is None:
-        project = Project.objects.for_tenant(tenant).filter(is_default=True).first()
+        # Made on first use, as a job would: the form names the project it posts, so the same form drawn
+        # again after its job (Back) posts the same request, not "" then the default project's id.
+        project = project_get_default(tenant=tenant)
     if project is not None:
         values["project"] = str(project.pk)
         if not query.get("from_asset"):

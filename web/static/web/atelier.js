@@ -1,4 +1,24 @@
 // Behaviour every page shares. Page-specific scripts live beside this file, one per area.
+
+// A form's token is remembered with the history entry it was sent from: Back to that entry, even to a
+// page drawn anew with a new token, sends the same token again, so the server answers what it made
+// instead of making (and charging) it twice.
+function formKey(form) {
+  return form.getAttribute("action") || window.location.pathname;
+}
+function rememberSentToken(form, value) {
+  const state = window.history.state || {};
+  const sent = Object.assign({}, state.sentFormTokens, { [formKey(form)]: value });
+  window.history.replaceState(Object.assign({}, state, { sentFormTokens: sent }), "");
+}
+(function restoreSentTokens() {
+  const sent = window.history.state && window.history.state.sentFormTokens;
+  if (!sent) return;
+  document.querySelectorAll("form").forEach((form) => {
+    const token = form.querySelector('input[name="form_token"]');
+    if (token && sent[formKey(form)]) token.value = sent[formKey(form)];
+  });
+})();
 document.addEventListener("submit", (event) => {
   const form = event.target;
   // <form data-confirm="Revoke this key?">: ask before a step that cannot be undone.
@@ -9,12 +29,14 @@ document.addEventListener("submit", (event) => {
   }
   // A form that spends or creates (it carries a form_token) is sent once: a second click does nothing.
   // The server makes one thing per token anyway; this only spares the second request.
-  if (!form.querySelector('input[name="form_token"]')) return;
+  const token = form.querySelector('input[name="form_token"]');
+  if (!token) return;
   if (form.dataset.sending) {
     event.preventDefault();
     return;
   }
   form.dataset.sending = "true";
+  rememberSentToken(form, token.value);
   // After this turn: a button disabled now would leave the submission without its name and value.
   window.setTimeout(() => {
     if (event.defaultPrevented) {

@@ -296,9 +296,11 @@
       }
     });
 
-    // Back to the composer from the job page: the budget has moved since, so price the form again.
+    // Back to the composer (from the page cache, or drawn anew with the fields as they were left): the
+    // budget has moved since and the fields may not be the ones priced, so price the form again.
     window.addEventListener("pageshow", (event) => {
-      if (event.persisted) refreshEstimate();
+      const navigation = performance.getEntriesByType("navigation")[0];
+      if (event.persisted || (navigation && navigation.type === "back_forward")) refreshEstimate();
     });
 
     form.querySelectorAll('input[type="range"]').forEach(showRange);
