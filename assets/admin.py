@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from config.errors import ApplicationError
-from tenants.admin import ReadOnlyTenantAdmin, TenantScopedAdmin
+from tenants.admin_base import ReadOnlyTenantAdmin, TenantScopedAdmin, TenantScopedInline
 from tenants.models import Role
 
 from . import review, storage
@@ -18,7 +18,7 @@ from .models import ApprovalStage, Asset, Project, Review
 from .selectors import asset_lineage
 
 
-class ApprovalStageInline(admin.TabularInline):
+class ApprovalStageInline(TenantScopedInline, admin.TabularInline):
     model = ApprovalStage
     extra = 0
     filter_horizontal = ["members"]
@@ -32,7 +32,7 @@ class ProjectAdmin(TenantScopedAdmin):
     inlines = [ApprovalStageInline]
 
 
-class ReviewInline(admin.TabularInline):
+class ReviewInline(TenantScopedInline, admin.TabularInline):
     model = Review
     extra = 0
     can_delete = False
