@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import models
+from django.db import models, transaction
 
 from config.errors import ApplicationError
 
@@ -70,8 +70,9 @@ class MembershipAdmin(TenantScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["user", "tenant"] if obj else []
 
+    @transaction.atomic  # all or none: the bulk delete too keeps the last admin and the audit trail
     def delete_queryset(self, request, queryset):
-        for membership in queryset:  # the bulk delete too keeps the last admin and the audit trail
+        for membership in queryset:
             services.membership_remove(membership=membership, actor=request.user)
 
     def save_model(self, request, obj, form, change):

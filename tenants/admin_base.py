@@ -9,11 +9,14 @@ platform staff's to change."""
 from functools import cache
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core import checks
 from django.db.models import Model, Q, QuerySet
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
+
+from config.errors import ApplicationError
 
 from .models import Membership, Role, Tenant
 from .selectors import admin_tenant_ids
@@ -157,6 +160,24 @@ class TenantScopedAdmin(TenantChoices, admin.ModelAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return queryset if request.user.is_superuser else scoped(queryset, self.tenant_ids(request))
+
+    # A service's refusal (the last admin, a brand rule) is a message on the page, not a 500; the
+    # view's transaction has rolled back whatever the request wrote.
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._refusals_shown(request, super().changeform_view, request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._refusals_shown(request, super().delete_view, request, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        return self._refusals_shown(request, super().changelist_view, request, extra_context)
+
+    def _refusals_shown(self, request, view, *args):
+        try:
+            return view(*args)
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
