@@ -146,6 +146,7 @@ def test_the_fixture_gives_tenant_b_rows_in_every_tenant_model(world, tenant_a, 
 def test_every_admin_is_tenant_scoped_or_platform_only():
     for model, model_admin in REGISTERED:
         assert isinstance(model_admin, TenantScopedAdmin | PlatformOnlyAdmin), model._meta.label
+        assert model_admin.check() == []  # a tenant-scoped page's form checks the row's foreign keys
         for inline in model_admin.inlines:
             assert issubclass(inline, TenantScopedInline), f"{model._meta.label}: {inline.__name__}"
 
