@@ -84,9 +84,7 @@ class TenantRowForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         tenant_id = tenant_id_of(self.instance, values=data)
-        stored = (
-            tenant_id_of(self.instance) if self.instance.pk is not None and not self.instance._state.adding else None
-        )
+        stored = None if self.instance._state.adding else tenant_id_of(self.instance)
         if stored is not None and tenant_id != stored:
             self.add_error(None, "A row stays with its tenant.")
             return data
