@@ -758,18 +758,21 @@ def _cancel(job: GenerationJob) -> None:
         job_settle(job=job)
 
 
-@transaction.atomic
-def job_settle_late(*, job_id) -> None:
-    """For a task that finds its job cancelled: charge any image it stored after the job was settled."""
-    job = _locked(job_id)
-    if job.status == Status.CANCELLED:
-        _settle_late(job)
+def job_settle_late(*, job: GenerationJob) -> None:
+    """For a task that finds its job ended: when it was cancelled, charge any image stored after it was
+    settled (by a task that died before it could). No more than a count when there is none."""
+    if job.status != Status.CANCELLED or Asset.objects.filter(job=job).count() == job.images_returned:
+        return
+    with transaction.atomic():
+        _settle_late(_locked(job.pk))
 
 
 def _settle_late(job: GenerationJob) -> None:
     """A locked job that ended while its task still worked — cancelled while a Bedrock call was in flight:
     the images that call returned are stored by now and AWS bills them, so count them and charge them (a
     batch's part on its batch, once the batch has ended). Idempotent: nothing new stored, nothing charged."""
+    if job.status != Status.CANCELLED:
+        return  # every other end is reached by the job's own task, after its last call
     _count_images(job)
     job.save(update_fields=["images_returned", "images_filtered", "bedrock_request_ids", "error_message",
                             "updated_at"])  # fmt: skip

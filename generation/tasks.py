@@ -63,9 +63,8 @@ CLAIM_RETRY_SECONDS = 2.0
 def run_job(self, job_id: str) -> str:
     job = GenerationJob.objects.select_related("model", "tenant", "project").filter(pk=job_id).first()
     if job is None or job.is_terminal:
-        if job is not None and job.status == GenerationJob.Status.CANCELLED:
-            # A worker that died after storing what a call returned past the cancel left those images uncharged.
-            services.job_settle_late(job_id=job.pk)
+        if job is not None:  # a worker that died after storing what a call returned past a cancel left it uncharged
+            services.job_settle_late(job=job)
         return "ended"  # a redelivered or late message: no Bedrock call
     with services.job_execution_claim(job_id) as claimed:
         if not claimed:  # another delivery runs it: never two Bedrock calls for one job at once

@@ -209,3 +209,39 @@ def test_reconciliation_names_a_job_charged_other_than_for_its_stored_images(ten
         call_command("reconcile_ledger", stdout=out)
     assert f"job {drifting.pk} (acme): 3 images made at 0.040000, due 0.120000, charged 0.080000" in out.getvalue()
     assert f"job {kept.pk}" not in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_next_message_of_a_cancelled_job_charges_an_image_its_dead_task_stored_too_late(tenant_a, emulator):
+    from assets.services import asset_ingest
+
+    from ..assets.provenance_helpers import emulator_image
+
+    job = submit(tenant_a, NOVA, 1)
+    cancel(job)  # settled with nothing stored: all released
+    # The task's call answered after the cancel and it stored the image, then its worker was killed -9.
+    asset_ingest(job=job, index=0, data=emulator_image(), seed=5)
+
+    assert run(job) == "ended"  # the redelivered message: no Bedrock call, but the image is charged
+
+    assert emulator.invocations() == 0
+    assert ledger(job) == {"reserve": UNIT, "release": UNIT, "adjust": UNIT}
+    assert_books_prove(tenant_a, job, images=1)
+
+
+@pytest.mark.django_db
+def test_where_withheld_images_are_charged_a_job_failed_by_the_filter_is_charged_for_them(tenant_a, emulator, settings):
+    settings.ATELIER_CHARGE_FILTERED_IMAGES = True
+    titan = "amazon.titan-image-generator-v2:0"  # 512×512 standard: $0.008 an image
+    job = services.job_submit(
+        tenant=tenant_a, actor=None, model_id=titan, raw={"prompt": "forbidden fruit", "width": 512, "height": 512}
+    ).job
+
+    assert run(job) == Status.FAILED
+
+    job.refresh_from_db()
+    assert (job.error_code, job.images_returned, job.images_filtered) == ("content_filtered", 0, 1)
+    assert ledger(job) == {"reserve": Decimal("0.008"), "charge": Decimal("0.008"), "release": Decimal(0)}
+    out = StringIO()
+    call_command("reconcile_ledger", stdout=out)
+    assert "each job is charged for exactly the images it made" in out.getvalue()
