@@ -101,19 +101,25 @@ def test_a_batch_of_20_cancelled_after_10_images_is_charged_for_the_10(tenant_a,
     assert "10 / 20" in api.get("/t/acme/jobs/").content.decode()  # the studio's jobs list
 
 
-@pytest.mark.django_db
-def test_a_job_of_five_calls_cancelled_after_two_images_is_charged_for_two_and_calls_no_more(tenant_a, emulator):
-    job = submit(tenant_a, STABILITY, 5)
+def after_the_second_call(then):
+    """`then()` runs once the task has stored the second call's images and recorded the call."""
     record_call = services.job_record_call
     recorded = []
 
-    def record_then_cancel_after_the_second(*, job_id, record):
+    def record_and_then(*, job_id, record):
         record_call(job_id=job_id, record=record)
         recorded.append(record)
-        if len(recorded) == 2:  # someone presses cancel as the second image is stored
-            cancel(job)
+        if len(recorded) == 2:
+            then()
 
-    with mock.patch.object(services, "job_record_call", record_then_cancel_after_the_second):
+    return mock.patch.object(services, "job_record_call", record_and_then)
+
+
+@pytest.mark.django_db
+def test_a_job_of_five_calls_cancelled_after_two_images_is_charged_for_two_and_calls_no_more(tenant_a, emulator):
+    job = submit(tenant_a, STABILITY, 5)
+
+    with after_the_second_call(lambda: cancel(job)):  # someone presses cancel as the second image is stored
         assert run(job) == Status.CANCELLED
 
     assert emulator.invocations() == 2  # no Bedrock call is paid for a cancelled job
@@ -175,16 +181,8 @@ def test_a_batch_part_in_flight_when_the_batch_is_cancelled_is_charged_when_its_
 @pytest.mark.django_db
 def test_a_job_that_fails_after_storing_images_is_charged_for_them(tenant_a, emulator):
     job = submit(tenant_a, STABILITY, 3)
-    record_call = services.job_record_call
-    recorded = []
 
-    def record_then_break_the_model_after_the_second(*, job_id, record):
-        record_call(job_id=job_id, record=record)
-        recorded.append(record)
-        if len(recorded) == 2:
-            emulator.configure(fault="model-error")  # a final error: no retry
-
-    with mock.patch.object(services, "job_record_call", record_then_break_the_model_after_the_second):
+    with after_the_second_call(lambda: emulator.configure(fault="model-error")):  # a final error: no retry
         assert run(job) == "failed"
 
     job.refresh_from_db()
