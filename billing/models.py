@@ -152,8 +152,10 @@ class Price(models.Model):
 
 class LedgerEntry(TenantOwned):
     """Append-only money movements. A job's reservation holds its estimate; when the job ends the
-    images Bedrock returned are charged and the rest released. What a budget period has committed
-    is Σ reserve − Σ release + Σ adjust over its entries; never a counter edited in place."""
+    images Bedrock returned are charged and the rest released, and images that land after that (a
+    call in flight when the job was cancelled) are a late charge: an adjustment on the job. What a
+    budget period has committed is Σ reserve − Σ release + Σ adjust over its entries; never a counter
+    edited in place."""
 
     class Kind(models.TextChoices):
         RESERVE = "reserve"
@@ -185,3 +187,7 @@ class LedgerEntry(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} ${self.amount_usd} ({self.tenant})"
+
+
+# What a job has been charged: its charge, and the late charges (adjustments) written on it after it settled.
+JOB_CHARGE_KINDS = (LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.ADJUST)

@@ -2,7 +2,6 @@ import datetime
 import zoneinfo
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -12,8 +11,9 @@ from tenants.models import Tenant
 from tenants.services import Actor, audit_event_record
 from tenants.webhooks import webhook_event_emit
 
-from .models import Budget, LedgerEntry
+from .models import JOB_CHARGE_KINDS, Budget, LedgerEntry
 from .money import USD_QUANTUM
+from .pricing import images_charge
 
 
 def budget_create_monthly(
@@ -187,25 +187,42 @@ def budget_reserve(*, job, amount_usd: Decimal) -> LedgerEntry:
     return entry
 
 
+LATE_CHARGE_REASON = "Images Bedrock returned after the job was settled (a call in flight when it was cancelled)."
+
+
 @transaction.atomic
 def job_settle(*, job) -> None:
-    """Charge the images Bedrock returned and release the rest of the reservation; a failed or
-    cancelled job releases everything. Settling twice changes nothing."""
-    reserve = LedgerEntry.objects.filter(job=job, kind=LedgerEntry.Kind.RESERVE).first()
-    if reserve is None or LedgerEntry.objects.filter(job=job, kind=LedgerEntry.Kind.RELEASE).exists():
+    """Charge what Bedrock made for a job — its quoted unit price × `images_returned` (and the images the
+    content filter withheld, where those are charged), whatever the job's end: succeeded, failed or
+    cancelled — and release the rest of its reservation. The caller has set the job's counts from what is
+    stored.
+
+    A job is settled when it ends, with the images stored by then. A cancelled job can still have a
+    Bedrock call in flight; AWS bills what that call returns, so the task stores those images and settles
+    again. The release is written by then, so they are a late charge: an `adjust` entry on the job, which
+    counts in the budgets' committed figure, in spend and in the job's cost like any adjustment. Settling
+    when nothing new was stored changes nothing. (Holding the settlement back until the call ends would
+    instead hold the reservation forever when the worker dies mid-call.)"""
+    reserve = LedgerEntry.objects.select_for_update().filter(job=job, kind=LedgerEntry.Kind.RESERVE).first()
+    if reserve is None:
         return
-    charged_images = 0
-    if job.status in ("succeeded", "partially_filtered"):
-        charged_images = job.images_returned + (job.images_filtered if settings.ATELIER_CHARGE_FILTERED_IMAGES else 0)
-    charge = min(reserve.amount_usd, (job.unit_price_usd or Decimal(0)) * charged_images).quantize(USD_QUANTUM)
+    owed = images_charge(unit_price=job.unit_price_usd, made=job.images_returned, withheld=job.images_filtered)
+    due = min(owed, reserve.amount_usd)  # a job never costs more than it was quoted
+    entries = LedgerEntry.objects.filter(job=job)
     common = {"tenant": job.tenant, "period_start": reserve.period_start, "project": job.project, "job": job,
               "api_key": reserve.api_key}  # fmt: skip
-    if charge:
-        LedgerEntry.objects.create(kind=LedgerEntry.Kind.CHARGE, amount_usd=charge, **common)
-    release = LedgerEntry.objects.create(
-        kind=LedgerEntry.Kind.RELEASE, amount_usd=reserve.amount_usd - charge, **common
-    )
-    _record(release, _budgets_locked(job.tenant, project_id=job.project_id, api_key_id=reserve.api_key_id))
+    if not entries.filter(kind=LedgerEntry.Kind.RELEASE).exists():
+        if due:
+            LedgerEntry.objects.create(kind=LedgerEntry.Kind.CHARGE, amount_usd=due, **common)
+        moved = LedgerEntry.objects.create(kind=LedgerEntry.Kind.RELEASE, amount_usd=reserve.amount_usd - due, **common)
+    else:
+        charged = entries.filter(kind__in=JOB_CHARGE_KINDS).aggregate(total=Sum("amount_usd"))["total"] or 0
+        if due <= charged:
+            return
+        moved = LedgerEntry.objects.create(
+            kind=LedgerEntry.Kind.ADJUST, amount_usd=due - charged, reason=LATE_CHARGE_REASON, **common
+        )
+    _record(moved, _budgets_locked(job.tenant, project_id=job.project_id, api_key_id=reserve.api_key_id))
 
 
 class BudgetExceeded(ApplicationError):
