@@ -155,6 +155,19 @@ def test_fifteen_concurrent_requests_with_one_idempotency_key_make_one_job(stack
                 "WHERE j.idempotency_key = ? AND l.kind = 'reserve'", key) == [(1,)]  # fmt: skip
 
 
+def test_fifteen_concurrent_creations_with_one_idempotency_key_make_one_project(stack):
+    """The other creating POSTs keep their keys in IdempotentRequest (tenants/api/idempotency.py)."""
+    key = "one-project-please"
+    body = {"name": "Spring launch"}
+
+    answers = at_once(IDEMPOTENT_TWINS, lambda index: call(stack, "POST", "projects/", body, {"Idempotency-Key": key}))
+
+    assert Counter(status for status, _ in answers) == {201: IDEMPOTENT_TWINS}, answers
+    assert len({answer["id"] for _, answer in answers}) == 1
+    assert rows(stack, "SELECT count(*) FROM assets_project WHERE name = ?", body["name"]) == [(1,)]
+    assert rows(stack, "SELECT count(*) FROM tenants_idempotentrequest WHERE key = ?", key) == [(1,)]
+
+
 def utc_now() -> str:
     """Now as Django writes a datetime into SQLite (UTC), so it compares with the stored ones."""
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
