@@ -281,7 +281,8 @@ class LocalStack:
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         try:
-            wait_for(lambda: http_ok(f"{self.base}/healthz"), 60, f"healthz at {self.base}")
+            # A fresh SQLite migrate takes ~45 s on a loaded 2-core machine: leave room.
+            wait_for(lambda: http_ok(f"{self.base}/healthz"), 180, f"healthz at {self.base}")
         except AssertionError as error:
             self.__exit__()
             raise AssertionError(f"{error}\n{self.log_path.read_text()}") from None
