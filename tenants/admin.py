@@ -3,7 +3,7 @@ admin sees and changes only their tenants' rows. Writes go through the services,
 leaves the same audit trail as the API."""
 
 from django.contrib import admin, messages
-from django.db import models
+from django.db import models, transaction
 
 from config.errors import ApplicationError
 
@@ -110,6 +110,12 @@ class MembershipAdmin(TenantScopedAdmin):
 
     def delete_model(self, request, obj):
         services.membership_remove(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        # The bulk "delete selected" action too: each removal revokes the member's keys and is audited.
+        with transaction.atomic():
+            for membership in queryset.select_related("tenant", "user").order_by("pk"):
+                services.membership_remove(membership=membership, actor=request.user)
 
 
 @admin.register(ApiKey)
