@@ -4,6 +4,7 @@ same transaction."""
 import secrets
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -232,3 +233,18 @@ def api_key_mark_used(*, api_key: ApiKey) -> None:
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+
+
+def sign_in_pause_record(*, user: AbstractBaseUser, scope: str, address: str | None) -> None:
+    """Sign-in was paused for this person's account (scope "account") or for the address they tried
+    from ("address"): each tenant they belong to hears of it in its audit log (the platform acts)."""
+    data = {
+        "email": user.email,
+        "scope": scope,
+        "address": address,
+        "failures": getattr(settings, f"ATELIER_SIGN_IN_FAILURES_PER_{scope.upper()}"),
+        "paused_seconds": settings.ATELIER_SIGN_IN_PAUSE_SECONDS,
+    }
+    with transaction.atomic():
+        for membership in Membership.objects.filter(user=user).select_related("tenant").order_by("tenant_id"):
+            audit_event_record(tenant=membership.tenant, actor=None, verb="auth.sign_in_paused", target=user, data=data)
