@@ -4,6 +4,7 @@ leaves the same audit trail as the API."""
 
 from django.contrib import admin, messages
 from django.db import models, transaction
+from django.http import HttpResponseRedirect
 
 from config.errors import ApplicationError
 
@@ -91,6 +92,17 @@ class MembershipAdmin(TenantScopedAdmin):
     list_filter = ["role"]
     search_fields = ["user__email", "tenant__slug"]
 
+    # A refusal of the membership services (the last admin) is a message on the page, not a 500; the
+    # admin's own transaction has rolled back by then.
+    def changeform_view(self, request, *args, **kwargs):
+        return _refusal_as_message(self, request, super().changeform_view, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        return _refusal_as_message(self, request, super().delete_view, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        return _refusal_as_message(self, request, super().changelist_view, *args, **kwargs)
+
     def has_add_permission(self, request):
         # The user picker lists every person on the platform; tenant admins invite by e-mail in the API.
         return request.user.is_superuser
@@ -116,6 +128,14 @@ class MembershipAdmin(TenantScopedAdmin):
         with transaction.atomic():
             for membership in queryset.select_related("tenant", "user").order_by("pk"):
                 services.membership_remove(membership=membership, actor=request.user)
+
+
+def _refusal_as_message(modeladmin, request, view, *args, **kwargs):
+    try:
+        return view(request, *args, **kwargs)
+    except ApplicationError as error:
+        modeladmin.message_user(request, error.message, messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(ApiKey)

@@ -287,3 +287,25 @@ def test_a_demoted_named_approver_is_not_told_an_asset_waits_for_them(tenant_a, 
     change_role("rest", Membership.objects.get(user=lawyer), Role.CREATOR, by=staff)
 
     assert _deciders(asset) == ("Legal", [])
+
+
+def test_the_admin_refuses_to_remove_or_demote_the_last_admin_with_a_message(tenant_a, member):
+    only = member(tenant_a, Role.ADMIN, email="only@acme.test")
+    only.is_staff = True
+    only.save()
+    membership = Membership.objects.get(user=only)
+    client = browser(only)
+
+    answers = [
+        client.post(reverse("admin:tenants_membership_changelist"),
+                    {"action": "delete_selected", "_selected_action": [membership.pk], "post": "yes"}),
+        client.post(reverse("admin:tenants_membership_delete", args=[membership.pk]), {"post": "yes"}),
+        client.post(reverse("admin:tenants_membership_change", args=[membership.pk]), {"role": "viewer"}),
+    ]  # fmt: skip
+
+    assert [answer.status_code for answer in answers] == [302, 302, 302]
+    page = client.get(reverse("admin:tenants_membership_changelist")).content.decode()
+    assert "A tenant must keep at least one admin" in page
+    membership.refresh_from_db()
+    assert membership.role == Role.ADMIN
+    assert not AuditEvent.objects.filter(verb__in=["member.removed", "member.role_changed"]).exists()
