@@ -70,11 +70,6 @@ class MembershipAdmin(TenantScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["user", "tenant"] if obj else []
 
-    @transaction.atomic  # all or none: the bulk delete too keeps the last admin and the audit trail
-    def delete_queryset(self, request, queryset):
-        for membership in queryset:
-            services.membership_remove(membership=membership, actor=request.user)
-
     def save_model(self, request, obj, form, change):
         if change:
             fresh = Membership.objects.get(pk=obj.pk)
@@ -87,6 +82,13 @@ class MembershipAdmin(TenantScopedAdmin):
 
     def delete_model(self, request, obj):
         services.membership_remove(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        # The bulk "delete selected" too, all or none: each removal keeps the last admin, revokes the
+        # member's keys and is audited.
+        with transaction.atomic():
+            for membership in queryset.select_related("tenant", "user").order_by("pk"):
+                services.membership_remove(membership=membership, actor=request.user)
 
 
 @admin.register(ApiKey)

@@ -26,6 +26,10 @@ class Role(models.TextChoices):
     def at_least(cls, role: str | None, minimum: str) -> bool:
         return role is not None and cls.rank(role) >= cls.rank(minimum)
 
+    @classmethod
+    def at_or_above(cls, minimum: str) -> list[str]:
+        return [role for role in cls.values if cls.at_least(role, minimum)]
+
 
 def _validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():

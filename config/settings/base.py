@@ -53,9 +53,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.SignInPausedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# Every sign-in door (studio, admin, browsable API) authenticates through this one backend: it pauses guessing.
+AUTHENTICATION_BACKENDS = ["tenants.authentication.ThrottledModelBackend"]
 
 ROOT_URLCONF = "config.urls"
 # The studio's sign-in; the APIs answer 401 instead.
@@ -163,6 +167,16 @@ REST_FRAMEWORK = {
 # Requests each API key (and each signed-in person) may make, as "<count>/<sec|min|hour|day>"; above it 429.
 ATELIER_API_RATE_PER_KEY = env("ATELIER_API_RATE_PER_KEY", default="600/min")
 ATELIER_API_RATE_PER_USER = env("ATELIER_API_RATE_PER_USER", default="600/min")
+# Password guessing (config/throttling.py, tenants.authentication.ThrottledModelBackend): this many failed sign-ins
+# for one account, or from one address, within the window pause sign-in there for ATELIER_SIGN_IN_PAUSE_SECONDS
+# (429 at /accounts/login/, /admin/login/ and /api-auth/login/, the right password included). Counted in the cache.
+ATELIER_SIGN_IN_FAILURES_PER_ACCOUNT = env.int("ATELIER_SIGN_IN_FAILURES_PER_ACCOUNT", default=5)
+ATELIER_SIGN_IN_FAILURES_PER_ADDRESS = env.int("ATELIER_SIGN_IN_FAILURES_PER_ADDRESS", default=20)
+ATELIER_SIGN_IN_FAILURE_WINDOW_SECONDS = env.int("ATELIER_SIGN_IN_FAILURE_WINDOW_SECONDS", default=900)
+ATELIER_SIGN_IN_PAUSE_SECONDS = env.int("ATELIER_SIGN_IN_PAUSE_SECONDS", default=900)
+# Proxies in front of Atelier that append the caller's address to X-Forwarded-For (0: none; REMOTE_ADDR is the
+# caller). Behind one TLS proxy set 1, or every sign-in would count against the proxy's own address.
+ATELIER_TRUSTED_PROXY_COUNT = env.int("ATELIER_TRUSTED_PROXY_COUNT", default=0)
 # How long an Idempotency-Key's stored answer is replayed (hours); later the key may be used again.
 ATELIER_IDEMPOTENCY_KEY_TTL_HOURS = env.int("ATELIER_IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 
