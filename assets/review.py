@@ -156,7 +156,7 @@ def _event_data(asset: Asset, review: Review) -> dict:
                   "job": asset.job_id, "tags": asset.tags},
         "review": {"id": review.pk, "decision": review.decision, "stage": review.stage_name, "comment": review.comment,
                    "reviewer": review.reviewer.email if review.reviewer else None,
-                   "reviewer_api_key": review.reviewer_key_id, "at": review.at},
+                   "reviewer_api_key": review.reviewer_key.uuid if review.reviewer_key_id else None, "at": review.at},
     }  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from tenants.models import Tenant, TenantOwned
+from tenants.models import Tenant, TenantOwned, public_uuid_field
 
 from .money import usd_field
 
@@ -31,6 +31,7 @@ class Budget(TenantOwned):
     class Period(models.TextChoices):
         MONTHLY = "monthly", "Monthly (tenant's time zone)"
 
+    uuid = public_uuid_field()
     period = models.CharField(max_length=16, choices=Period.choices, default=Period.MONTHLY)
     amount_usd = usd_field()
     project = models.ForeignKey(

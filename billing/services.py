@@ -143,7 +143,8 @@ def _budget_alert(budget: Budget, threshold: int) -> None:
         tenant=budget.tenant, actor=None, verb="budget.threshold_crossed", target=budget, data=data
     )
     transaction.on_commit(lambda: budget_alert_send.delay(event.pk))
-    which = {"id": budget.pk, "project": budget.project_id, "api_key": budget.api_key_id, "currency": "USD"}
+    api_key = budget.api_key.uuid if budget.api_key_id else None
+    which = {"id": budget.uuid, "project": budget.project_id, "api_key": api_key, "currency": "USD"}
     webhook_event_emit(tenant=budget.tenant, event="budget.threshold_crossed", data={"budget": which | data})
 
 

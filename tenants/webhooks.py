@@ -318,7 +318,7 @@ def _ensure_active(endpoint: WebhookEndpoint) -> None:
 def webhook_endpoint_ping(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookDelivery:
     """Send a `ping` event to one endpoint, whatever it subscribes to: to test the receiver."""
     _ensure_active(endpoint)
-    data = {"webhook": endpoint.pk, "url": endpoint.url, "events": endpoint.events}
+    data = {"webhook": endpoint.uuid, "url": endpoint.url, "events": endpoint.events}
     payload = _envelope(endpoint.tenant, WebhookDelivery.PING, uuid.uuid4(), data)
     (delivery,) = _deliveries_create([
         WebhookDelivery(tenant=endpoint.tenant, endpoint=endpoint, event=WebhookDelivery.PING,
@@ -346,7 +346,9 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> Webho
 
 
 def webhook_delivery_list(*, endpoint: WebhookEndpoint, status: str | None = None, event: str | None = None):
-    deliveries = WebhookDelivery.objects.for_tenant(endpoint.tenant_id).filter(endpoint=endpoint)
+    deliveries = (
+        WebhookDelivery.objects.for_tenant(endpoint.tenant_id).filter(endpoint=endpoint).select_related("endpoint")
+    )
     if status:
         deliveries = deliveries.filter(status=status)
     if event:
@@ -355,7 +357,8 @@ def webhook_delivery_list(*, endpoint: WebhookEndpoint, status: str | None = Non
 
 
 def webhook_delivery_get(*, endpoint: WebhookEndpoint, delivery_id) -> WebhookDelivery | None:
-    return WebhookDelivery.objects.for_tenant(endpoint.tenant_id).filter(endpoint=endpoint, pk=delivery_id).first()
+    deliveries = WebhookDelivery.objects.for_tenant(endpoint.tenant_id).select_related("endpoint")
+    return deliveries.filter(endpoint=endpoint, pk=delivery_id).first()
 
 
 # Sending

@@ -19,7 +19,7 @@ from schemathesis import checks as st_checks
 
 from tenants.models import Role
 
-from .factories import make_api_key, make_job, make_project
+from .factories import make_api_key, make_job, make_project, public_id
 from .processes import ROOT
 from .security.endpoints import a_generated_asset, a_member, a_provenance_check, a_review, an_api_key
 
@@ -220,7 +220,7 @@ def target_of(tenant_a):
                 tenant=tenant_a, endpoint=endpoint, event="ping", event_id=uuid.uuid4(), payload={"event": "ping"}
             )
             return str(delivery.pk)
-        return str(made[segment].pk)
+        return public_id(made[segment])
 
     return target
 
@@ -303,7 +303,9 @@ NUL_BODIES = [
 @pytest.mark.parametrize(("segment", "body", "field"), NUL_BODIES, ids=[field for _, _, field in NUL_BODIES])
 def test_a_nul_character_is_a_400_not_a_server_error(segment, body, field, tenant_a, admin_key, client_as):
     target = TARGETS[segment](tenant_a)
-    response = client_as(key=admin_key).patch(f"/api/v1/tenants/{TENANT}/{segment}/{target.pk}/", body, format="json")
+    response = client_as(key=admin_key).patch(
+        f"/api/v1/tenants/{TENANT}/{segment}/{public_id(target)}/", body, format="json"
+    )
 
     assert response.status_code == 400, response.content
     assert field in response.json()["error"]["fields"]

@@ -12,6 +12,17 @@ from tenants.permissions import CanAdminister, CanView, TenantRolePermission
 from tenants.selectors import tenant_access
 from tenants.services import Actor
 
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+class PublicUuidLookup:
+    """For rows whose integer pk stays internal: the URL's `{pk}` (`{id}` in the schema) is the row's
+    `uuid`, the `id` its serializer shows, and anything else there (an integer) matches no route: 404."""
+
+    lookup_field = "uuid"
+    lookup_url_kwarg = "pk"
+    lookup_value_regex = UUID_PATTERN
+
 
 class TenantContextMixin:
     """What every tenant-scoped view knows about its caller."""

@@ -22,6 +22,7 @@ class TenantUpdateSerializer(serializers.Serializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
     name = serializers.SerializerMethodField()
 
@@ -44,6 +45,7 @@ class MembershipUpdateSerializer(serializers.Serializer):
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
     created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None, allow_null=True)
     is_active = serializers.SerializerMethodField()
 

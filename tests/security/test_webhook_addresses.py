@@ -82,7 +82,7 @@ def test_registration_over_rest_refuses_the_url(url, tenant_a, admin_a, client_a
 def test_a_change_of_url_over_rest_refuses_the_url(url, tenant_a, admin_a, client_as, no_networks_allowed):
     endpoint, _ = register(tenant_a, f"https://{PUBLIC}/hook", ["job.failed"])
 
-    response = send_json(client_as(admin_a), "patch", hooks_url(tenant_a, endpoint.pk), {"url": url})
+    response = send_json(client_as(admin_a), "patch", hooks_url(tenant_a, endpoint.uuid), {"url": url})
 
     assert response.status_code == 400, response.json()
     assert list(response.json()["error"]["fields"]) == ["url"]
