@@ -37,6 +37,7 @@ def budget_set_tenant_monthly(*, tenant: Tenant, amount_usd: Decimal, actor: Act
 @transaction.atomic
 def budget_set_monthly(*, tenant: Tenant, amount_usd: Decimal, actor: Actor, project=None, api_key=None) -> Budget:
     """Set the monthly budget of the tenant, or of one of its projects or API keys (a cap)."""
+    _check_own(tenant, project=project, api_key=api_key)
     budget = (
         Budget.objects.select_for_update()
         .filter(tenant=tenant, period=Budget.Period.MONTHLY, project=project, api_key=api_key)
@@ -62,6 +63,14 @@ def budget_set_monthly(*, tenant: Tenant, amount_usd: Decimal, actor: Actor, pro
         },
     )
     return budget
+
+
+def _check_own(tenant: Tenant, **rows) -> None:
+    """Money is never booked against another tenant's project or key, whichever surface asks."""
+    for field, row in rows.items():
+        if row is not None and row.tenant_id != tenant.pk:
+            message = "No such " + field.replace("_", " ") + "."
+            raise ApplicationError("invalid", f"{field}: {message}", fields={field: [message]})
 
 
 def period_start_for(tenant: Tenant, at=None) -> datetime.date:
@@ -267,6 +276,7 @@ def ledger_adjust(*, tenant: Tenant, amount_usd: Decimal, reason: str, actor: Ac
         raise ApplicationError("invalid", "reason: say why.", fields={"reason": ["Say why."]})
     if not amount_usd:
         raise ApplicationError("invalid", "amount: must not be zero.", fields={"amount": ["Must not be zero."]})
+    _check_own(tenant, project=project)
     entry = LedgerEntry.objects.create(
         tenant=tenant, kind=LedgerEntry.Kind.ADJUST, amount_usd=amount_usd.quantize(USD_QUANTUM),
         period_start=period_start_for(tenant), project=project, reason=reason.strip(),
