@@ -5,7 +5,7 @@ import uuid
 
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from assets.models import Asset, ProvenanceCheck
@@ -13,6 +13,7 @@ from assets.provenance.checks import NO_SUCH_ASSET, provenance_check_run
 from config.errors import ApplicationError
 from config.openapi import error_responses
 from config.pagination import CursorPage
+from config.parsers import JSONBodyParser
 from generation.bedrock.specs import MAX_INPUT_IMAGE_BYTES
 from tenants.api.base import TenantScopedViewSet
 from tenants.api.idempotency import idempotent
@@ -85,7 +86,7 @@ class ProvenanceCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     serializer_class = ProvenanceCheckSerializer
     pagination_class = CursorPage
     cursor_ordering = ("-created_at", "pk")
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [JSONBodyParser, MultiPartParser]
     action_permissions = {"create": CanView}
 
     def safely_get_queryset(self, queryset):

@@ -1,0 +1,145 @@
+"""What a request may carry before any view sees it, for every API (REST and /v1/) and the studio: JSON nested
+at most MAX_JSON_DEPTH levels, finite numbers, and text that a database can store — no NUL (PostgreSQL refuses
+it in text) and no unpaired surrogate (psycopg cannot encode one; JSON's "\\ud800" makes one). A request that
+breaks a rule is a 400 naming the field and the rule, before anything is reserved or written.
+
+JSON bodies are checked by JSONBodyParser (every DRF view's parser, see REST_FRAMEWORK); the query string and
+form fields by RequestTextMiddleware, which answers in the envelope of the API the path belongs to."""
+
+import json
+import math
+import re
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.http import HttpResponseBadRequest, JsonResponse
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+from config.errors import ApplicationError, error_body
+
+MAX_JSON_DEPTH = 64
+UNSTORABLE_CHARACTERS = "a NUL character or an unpaired surrogate, which cannot be stored"
+UNSTORABLE_TEXT = f"contains {UNSTORABLE_CHARACTERS}"
+UNSTORABLE_NAME = f"has a field name with {UNSTORABLE_CHARACTERS}"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# A JSON string (escapes included) or a bracket; strings are skipped whole, so brackets inside them do not count.
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def invalid_input(field: str, rule: str) -> ApplicationError:
+    return ApplicationError("invalid", f"{field}: {rule}.", fields={field: [f"{rule[0].upper()}{rule[1:]}."]})
+
+
+def json_depth_check(text: str) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH, counted on the text so the parser never recurses into it."""
+    depth = 0
+    for token in _STRING_OR_BRACKET.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise invalid_input("body", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        elif bracket in "]}":
+            depth -= 1
+
+
+def unstorable_fields(data, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(field, rule) for each text that cannot be stored and each number that is not finite, with dotted paths
+    (`tags.0`) as the API's field errors name them. Walks without recursion: depth is checked before."""
+    pending = [(prefix, data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                yield path or "body", UNSTORABLE_TEXT
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                yield path or "body", "must be a finite number"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                field = f"{path}.{key}" if path else str(key)
+                if _UNSTORABLE.search(str(key)):
+                    yield path or "body", UNSTORABLE_NAME
+                    continue
+                pending.append((field, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}.{index}" if path else str(index), item) for index, item in enumerate(value))
+
+
+def storable_check(data) -> None:
+    """Raise the 400 for the first field unstorable_fields finds."""
+    for field, rule in unstorable_fields(data):
+        raise invalid_input(field, rule)
+
+
+class JSONBodyParser(JSONParser):
+    """DRF's JSON parser, bounded: depth first (on the text), then the parse, then every text and number."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = stream.read().decode(encoding)
+        except UnicodeDecodeError as error:
+            raise ParseError(f"JSON parse error - the body is not {encoding} text.") from error
+        json_depth_check(text)
+        try:
+            data = json.loads(text, parse_constant=_no_constant)
+        except ValueError as error:
+            raise ParseError(f"JSON parse error - {error}") from error
+        storable_check(data)
+        return data
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RequestTextMiddleware:
+    """Query-string and form fields that cannot be stored answer 400 naming the field, on every path: the API's
+    envelope under /api/ and /v1/, a plain sentence on studio pages."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = self._first_problem(request)
+        if problem is None:
+            return self.get_response(request)
+        field, rule = problem
+        message = f"{field}: {rule}."
+        if request.path.startswith("/v1/"):
+            from generation.openai_api.errors import error_envelope
+
+            return JsonResponse(error_envelope(400, message, code="invalid", param=field), status=400)
+        if request.path.startswith("/api/"):
+            return JsonResponse(error_body("invalid", message, {field: [f"{rule[0].upper()}{rule[1:]}."]}), status=400)
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+    @staticmethod
+    def _first_problem(request) -> tuple[str, str] | None:
+        fields = [request.GET]
+        if request.method == "POST" and request.content_type in _FORM_TYPES:
+            fields += [request.POST]
+            names = {name: [upload.name for upload in request.FILES.getlist(name)] for name in request.FILES}
+            fields.append(names)
+        for query in fields:
+            for name, values in query.lists() if hasattr(query, "lists") else query.items():
+                if _UNSTORABLE.search(name):
+                    return "request", UNSTORABLE_NAME
+                for value in values:
+                    if _UNSTORABLE.search(value):
+                        return name, UNSTORABLE_TEXT
+        return None
+
+
+class BodyCheckedFirst:
+    """A DRF view mixin: the body is parsed (and so checked) once the caller is let in, before any action, so an
+    action that ignores its body still refuses a malformed one instead of acting on the request."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        request.data  # noqa: B018 - the parse is the point
