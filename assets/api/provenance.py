@@ -14,6 +14,7 @@ from config.errors import ApplicationError
 from config.openapi import error_responses
 from config.pagination import CursorPage
 from config.parsers import JSONBodyParser
+from config.serializers import unknown_fields_check
 from generation.bedrock.specs import MAX_INPUT_IMAGE_BYTES
 from tenants.api.base import TenantScopedViewSet
 from tenants.api.idempotency import idempotent
@@ -122,6 +123,7 @@ class ProvenanceCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     def create(self, request, tenant_slug):
         if not hasattr(request.data, "get"):
             raise ApplicationError("invalid", "Send an object: a multipart form or JSON.")
+        unknown_fields_check(request.data, {"image", "asset"})
         asset_id = request.data.get("asset")
         asset = _asset_of(self.tenant, asset_id) if asset_id not in (None, "") else None
         check = provenance_check_run(tenant=self.tenant, actor=self.actor, data=_image_of(request), asset=asset)
