@@ -4,7 +4,8 @@ it in text) and no unpaired surrogate (psycopg cannot encode one; JSON's "\\ud80
 breaks a rule is a 400 naming the field and the rule, before anything is reserved or written.
 
 JSON bodies are checked by JSONBodyParser (every DRF view's parser, see REST_FRAMEWORK); the query string and
-form fields by RequestTextMiddleware, which answers in the envelope of the API the path belongs to."""
+form fields by RequestTextMiddleware (studio forms) and BodyCheckedFirst (API forms), in the envelope of the
+API the path belongs to."""
 
 import json
 import math
@@ -12,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse, QueryDict
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -96,17 +97,39 @@ def _no_constant(name: str):
 
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_API_PATHS = ("/api/", "/v1/")
+
+
+def form_text_problem(*queries) -> tuple[str, str] | None:
+    """(field, rule) for the first name or value of these QueryDicts (or {name: [texts]}) that cannot be stored."""
+    for query in queries:
+        for name, values in query.lists() if hasattr(query, "lists") else query.items():
+            if _UNSTORABLE.search(name):
+                return "request", UNSTORABLE_NAME
+            for value in values:
+                if isinstance(value, str) and _UNSTORABLE.search(value):
+                    return name, UNSTORABLE_TEXT
+    return None
+
+
+def _upload_names(files) -> dict:
+    return {name: [upload.name or "" for upload in files.getlist(name)] for name in files}
 
 
 class RequestTextMiddleware:
-    """Query-string and form fields that cannot be stored answer 400 naming the field, on every path: the API's
-    envelope under /api/ and /v1/, a plain sentence on studio pages."""
+    """Query-string fields that cannot be stored answer 400 naming the field, on every path: the API's envelope
+    under /api/ and /v1/, a plain sentence on studio pages; so do a studio form's fields (an API's form body is
+    checked by BodyCheckedFirst, which leaves the stream to DRF's parsers)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        problem = self._first_problem(request)
+        queries = [request.GET]
+        api = request.path.startswith(_API_PATHS)
+        if not api and request.method == "POST" and request.content_type in _FORM_TYPES:
+            queries += [request.POST, _upload_names(request.FILES)]
+        problem = form_text_problem(*queries)
         if problem is None:
             return self.get_response(request)
         field, rule = problem
@@ -115,31 +138,19 @@ class RequestTextMiddleware:
             from generation.openai_api.errors import error_envelope
 
             return JsonResponse(error_envelope(400, message, code="invalid", param=field), status=400)
-        if request.path.startswith("/api/"):
+        if api:
             return JsonResponse(error_body("invalid", message, {field: [f"{rule[0].upper()}{rule[1:]}."]}), status=400)
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
-    @staticmethod
-    def _first_problem(request) -> tuple[str, str] | None:
-        fields = [request.GET]
-        if request.method == "POST" and request.content_type in _FORM_TYPES:
-            fields += [request.POST]
-            names = {name: [upload.name for upload in request.FILES.getlist(name)] for name in request.FILES}
-            fields.append(names)
-        for query in fields:
-            for name, values in query.lists() if hasattr(query, "lists") else query.items():
-                if _UNSTORABLE.search(name):
-                    return "request", UNSTORABLE_NAME
-                for value in values:
-                    if _UNSTORABLE.search(value):
-                        return name, UNSTORABLE_TEXT
-        return None
-
 
 class BodyCheckedFirst:
-    """A DRF view mixin: the body is parsed (and so checked) once the caller is let in, before any action, so an
-    action that ignores its body still refuses a malformed one instead of acting on the request."""
+    """A DRF view mixin: the body is parsed (JSON is checked as it is) once the caller is let in, before any
+    action, and a form's fields are checked like the query string; so an action that ignores its body still
+    refuses a malformed one instead of acting on the request."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        request.data  # noqa: B018 - the parse is the point
+        if isinstance(request.data, QueryDict):  # a form or multipart body
+            problem = form_text_problem(request.data, _upload_names(request.FILES))
+            if problem is not None:
+                raise invalid_input(*problem)
