@@ -12,7 +12,9 @@ import math
 import re
 from collections.abc import Iterator
 
+from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest, JsonResponse, QueryDict
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -154,3 +156,27 @@ class BodyCheckedFirst:
             problem = form_text_problem(request.data, _upload_names(request.FILES))
             if problem is not None:
                 raise invalid_input(*problem)
+
+
+class BoundedJSONFormField(forms.JSONField):
+    """The admin's JSON field under the API's rules: deep nesting and unstorable text are a form error, not a
+    RecursionError (Django's field catches only JSONDecodeError) nor a NUL that PostgreSQL's jsonb refuses."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            try:
+                json_depth_check(value)
+            except ApplicationError as error:
+                raise ValidationError(error.fields["body"][0], code="invalid") from None
+        converted = super().to_python(value)
+        for field, rule in unstorable_fields(converted):
+            raise ValidationError(f"{rule[0].upper()}{rule[1:]} (at {field}).", code="invalid")
+        return converted
+
+    def bound_data(self, data, initial):
+        if isinstance(data, str):  # shown again as typed when too deep to parse
+            try:
+                json_depth_check(data)
+            except ApplicationError:
+                return forms.fields.InvalidJSONInput(data)
+        return super().bound_data(data, initial)

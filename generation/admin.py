@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.db import models
 
+from config.parsers import BoundedJSONFormField
 from tenants.admin import TenantScopedAdmin
 
 from .models import BedrockModel, TenantModelAccess
@@ -7,6 +9,8 @@ from .models import BedrockModel, TenantModelAccess
 
 class PlatformOnlyAdmin(admin.ModelAdmin):
     """The catalog is the platform's: staff may look, only superusers change it."""
+
+    formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db import models
 
 from config.errors import ApplicationError
+from config.parsers import BoundedJSONFormField
 
 from . import services, webhooks
 from .models import ApiKey, AuditEvent, Membership, Role, Tenant, WebhookDelivery, WebhookEndpoint
@@ -14,6 +15,7 @@ from .selectors import admin_tenant_ids
 
 class TenantScopedAdmin(admin.ModelAdmin):
     tenant_lookup = "tenant"  # the path from this model to its Tenant
+    formfield_overrides = {models.JSONField: {"form_class": BoundedJSONFormField}}
     minimum_role = Role.ADMIN  # who, in a tenant, may use this page
 
     def _tenant_ids(self, request) -> list[int]:
