@@ -119,9 +119,9 @@ def _upload_names(files) -> dict:
 
 
 class RequestTextMiddleware:
-    """Query-string fields that cannot be stored answer 400 naming the field, on every path: the API's envelope
-    under /api/ and /v1/, a plain sentence on studio pages; so do a studio form's fields (an API's form body is
-    checked by BodyCheckedFirst, which leaves the stream to DRF's parsers)."""
+    """A path or query-string field that cannot be stored (a model id with %00) answers 400 naming it, on every
+    path: the API's envelope under /api/ and /v1/, a plain sentence on studio pages; so do a studio form's fields
+    (an API's form body is checked by BodyCheckedFirst, which leaves the stream to DRF's parsers)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -131,7 +131,7 @@ class RequestTextMiddleware:
         api = request.path.startswith(_API_PATHS)
         if not api and request.method == "POST" and request.content_type in _FORM_TYPES:
             queries += [request.POST, _upload_names(request.FILES)]
-        problem = form_text_problem(*queries)
+        problem = ("path", UNSTORABLE_TEXT) if _UNSTORABLE.search(request.path) else form_text_problem(*queries)
         if problem is None:
             return self.get_response(request)
         field, rule = problem

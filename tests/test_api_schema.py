@@ -316,7 +316,7 @@ def test_a_nul_character_is_a_400_not_a_server_error(segment, body, field, tenan
 # 5,000 levels (a 500 from the parser's recursion once), NUL and unpaired surrogates, numbers past what a column
 # or a Decimal holds. `make test` runs them; `make fuzz` runs them beside the long schemathesis run.
 DEEP_JSON = '{"a":' * 5000 + "1" + "}" * 5000
-HUGE_NUMBERS = [10**30, -(10**30), "1e30", "-1e30", 1e300, "9" * 400, 5.5]
+HUGE_NUMBERS = [10**30, "-1e30", 1e300, 5.5]
 
 
 def _json_operations(openapi: dict):
@@ -330,22 +330,21 @@ def _json_operations(openapi: dict):
 
 
 def _hostile_cases(fields: list[str]):
-    """(case id, JSON text, the status it must answer: 400, or None for any answer below 500)."""
+    """(case id, JSON text, the status it must answer: 400, or None for any answer below 500). Text is refused
+    whatever the field, so one field shows it; a number reaches the field, so each field gets each number."""
+    first = fields[0]
     yield "deep", DEEP_JSON, 400
+    yield f"{first}-nul", json.dumps({first: "a\x00b"}), 400
+    yield f"{first}-surrogate", json.dumps({first: "a"}).replace('"a"', '"a\\ud800"'), 400
+    yield f"{first}-infinite", json.dumps({first: "x"}).replace('"x"', "1e999"), 400
     for field in fields:
-        yield f"{field}-nul", json_text({field: "a\x00b"}), 400
-        yield f"{field}-surrogate", json_text({field: "a"}).replace('"a"', '"a\\ud800"'), 400
-        yield f"{field}-infinite", json_text({field: "x"}).replace('"x"', "1e999"), 400
         for number in HUGE_NUMBERS:
-            yield f"{field}-{number!r:.12}", json_text({field: number}), None
-
-
-def json_text(value) -> str:
-    return json.dumps(value)
+            yield f"{field}-{number!r:.12}", json.dumps({field: number}), None
 
 
 @pytest.mark.django_db
-def test_the_api_answers_hostile_bodies_with_a_400_and_never_a_5xx(openapi, admin_key, target_of, client_as):
+def test_the_api_answers_hostile_bodies_with_a_400_and_never_a_5xx(openapi, admin_key, target_of, client_as, settings):
+    settings.ATELIER_API_RATE_PER_KEY = "100000/min"  # hundreds of requests from one key, none of them throttled
     client = client_as(key=admin_key)
     operations = list(_json_operations(openapi))
     failures = []

@@ -299,3 +299,13 @@ def test_n_as_digits_counts_as_in_a_form(key_client):
 
     assert response.status_code == 200, response.content
     assert response.json()["n"] == 3
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tenants/acme/models/a%00b/", "/v1/models/a%00b"])
+def test_a_nul_in_the_path_is_refused(key_client, path):
+    response = key_client.get(path)
+
+    assert response.status_code == 400, response.content
+    assert NOT_STORABLE in response.json()["error"]["message"] and response.json()["error"]["message"].startswith(
+        "path:"
+    )
