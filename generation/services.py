@@ -30,7 +30,7 @@ from tenants.models import ApiKey, Tenant
 from tenants.services import Actor, audit_event_record
 from tenants.webhooks import webhook_event_emit
 
-from .bedrock.request import IMAGE_FIELDS, TASK_FIELDS, ImageRequest, validate_request
+from .bedrock.request import IMAGE_FIELDS, TASK_FIELDS, ImageRequest, validate_request, whole_number
 from .bedrock.specs import MAX_IMAGES_PER_REQUEST, Family, Task
 from .catalog import ValidatedRequest, request_validate
 from .models import BedrockModel, GenerationJob
@@ -387,11 +387,8 @@ def _fill_from_source_asset(tenant: Tenant, raw: dict, source_asset_id) -> None:
 def _images_asked(raw: dict) -> int:
     value = raw.get("n", 1)
     limit = settings.ATELIER_MAX_BATCH_IMAGES
-    try:
-        total = int(value)
-    except (TypeError, ValueError):
-        total = None
-    if total is None or isinstance(value, bool) or not 1 <= total <= limit:
+    total = whole_number(value)
+    if total is None or not 1 <= total <= limit:
         message = f"Must be a whole number between 1 and {limit} (more than {MAX_IMAGES_PER_REQUEST} makes a batch)."
         raise ApplicationError("invalid_request", f"n: {message}", fields={"n": [message]})
     return total

@@ -11,7 +11,7 @@ from django.db import models, transaction
 from config.errors import ApplicationError
 
 from . import services, webhooks
-from .admin_base import PlatformOnlyAdmin, ReadOnlyTenantAdmin, TenantRowForm, TenantScopedAdmin
+from .admin_base import JSON_FIELDS_BOUNDED, PlatformOnlyAdmin, ReadOnlyTenantAdmin, TenantRowForm, TenantScopedAdmin
 from .models import ApiKey, AuditEvent, Membership, Tenant, WebhookDelivery, WebhookEndpoint
 
 # People and groups are the platform's: a tenant admin manages members through memberships.
@@ -126,7 +126,7 @@ class WebhookEndpointAdmin(ReadOnlyTenantAdmin):
     list_filter = ["active"]
     search_fields = ["url", "description", "tenant__slug"]
     exclude = ["secret"]  # shown once, to whoever created the webhook
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {**JSON_FIELDS_BOUNDED, models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(WebhookDelivery)

@@ -12,11 +12,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core import checks
+from django.db import models
 from django.db.models import Model, Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 
 from config.errors import ApplicationError
+from config.parsers import BoundedJSONFormField
 
 from .models import Membership, Role, Tenant
 from .selectors import admin_tenant_ids
@@ -105,6 +107,10 @@ class TenantRowForm(forms.ModelForm):
             self.add_error(name, f"Choose a {label} of this {self._meta.model._meta.verbose_name}'s tenant.")
 
 
+# Django's own JSON form field lets a too-deep document through as a 500: every admin page bounds it.
+JSON_FIELDS_BOUNDED = {models.JSONField: {"form_class": BoundedJSONFormField}}
+
+
 class TenantChoices:
     """Choice lists of a tenant-scoped page or inline hold only rows of the user's tenants."""
 
@@ -139,6 +145,7 @@ class TenantScopedAdmin(TenantChoices, admin.ModelAdmin):
 
     minimum_role = Role.ADMIN  # who, in a tenant, may use this page
     form = TenantRowForm
+    formfield_overrides = JSON_FIELDS_BOUNDED
 
     def check(self, **kwargs):
         return [*super().check(**kwargs), *_form_check(self)]
@@ -251,6 +258,7 @@ class TenantScopedInline(TenantChoices):
 
     form = TenantRowForm
     formset = TenantRowsFormSet
+    formfield_overrides = JSON_FIELDS_BOUNDED
 
     def check(self, **kwargs):
         return [*super().check(**kwargs), *_form_check(self)]
@@ -280,6 +288,7 @@ class PlatformOnlyAdmin(admin.ModelAdmin):
     staff see them, and change them."""
 
     visible_to_staff = False  # True where every row is public to tenants anyway (the model catalog)
+    formfield_overrides = JSON_FIELDS_BOUNDED
 
     def _platform_staff(self, request) -> bool:
         return request.user.is_active and request.user.is_superuser

@@ -9,6 +9,7 @@ from billing import services
 from billing.models import ALERT_THRESHOLD_RANGE, ALERT_THRESHOLDS_MAX, Budget
 from billing.money import parse_usd
 from billing.selectors import budget_status
+from config.serializers import InputSerializer
 from tenants.api.base import PublicUuidLookup, TenantScopedViewSet
 from tenants.api.idempotency import idempotent
 from tenants.models import ApiKey
@@ -52,7 +53,7 @@ class UsdField(serializers.Field):
             raise serializers.ValidationError(str(error)) from None
 
 
-class BudgetInput(serializers.Serializer):
+class BudgetInput(InputSerializer):
     amount = UsdField()
     alert_thresholds = serializers.ListField(
         child=serializers.IntegerField(min_value=ALERT_THRESHOLD_RANGE[0], max_value=ALERT_THRESHOLD_RANGE[1]),

@@ -5,8 +5,8 @@ from functools import cached_property
 
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework import permissions, viewsets
-from rest_framework.parsers import JSONParser
 
+from config.parsers import BodyCheckedFirst, JSONBodyParser
 from tenants.models import ApiKey, Tenant
 from tenants.permissions import CanAdminister, CanView, TenantRolePermission
 from tenants.selectors import tenant_access
@@ -24,12 +24,12 @@ class PublicUuidLookup:
     lookup_value_regex = UUID_PATTERN
 
 
-class TenantContextMixin:
+class TenantContextMixin(BodyCheckedFirst):
     """What every tenant-scoped view knows about its caller."""
 
     tenant_url_kwarg = "tenant_slug"
     # The tenant API speaks JSON (a view that takes uploads adds MultiPartParser); a form body is a 415.
-    parser_classes = [JSONParser]
+    parser_classes = [JSONBodyParser]
 
     @property
     def api_key(self) -> ApiKey | None:

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from config.serializers import InputSerializer
 from tenants.models import ApiKey, Membership, Role, Tenant
 
 
@@ -15,7 +16,7 @@ class TenantSerializer(serializers.ModelSerializer):
         return self.context.get("roles", {}).get(tenant.pk)
 
 
-class TenantUpdateSerializer(serializers.Serializer):
+class TenantUpdateSerializer(InputSerializer):
     name = serializers.CharField(max_length=200, required=False)
     four_eyes_approval = serializers.BooleanField(required=False)
     timezone = serializers.CharField(max_length=64, required=False)
@@ -35,12 +36,12 @@ class MembershipSerializer(serializers.ModelSerializer):
         return membership.user.get_full_name()
 
 
-class MembershipCreateSerializer(serializers.Serializer):
+class MembershipCreateSerializer(InputSerializer):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class MembershipUpdateSerializer(serializers.Serializer):
+class MembershipUpdateSerializer(InputSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
@@ -82,7 +83,7 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
         read_only_fields = fields
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(InputSerializer):
     name = serializers.CharField(max_length=100)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.CREATOR)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)

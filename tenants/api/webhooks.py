@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from config.openapi import error_responses
 from config.pagination import CursorPage
+from config.serializers import InputSerializer
 from tenants import webhooks
 from tenants.models import WebhookDelivery, WebhookEndpoint
 from tenants.permissions import CanAdminister
@@ -42,7 +43,7 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
         read_only_fields = fields
 
 
-class WebhookEndpointUpdateInput(serializers.Serializer):
+class WebhookEndpointUpdateInput(InputSerializer):
     url = serializers.CharField(max_length=2000, required=False, help_text="http or https, to a public address.")
     events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEndpoint.Event.choices),
                                    allow_empty=False, required=False)  # fmt: skip
