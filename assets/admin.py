@@ -10,29 +10,61 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from config.errors import ApplicationError
-from tenants.admin import ReadOnlyTenantAdmin, TenantScopedAdmin
+from tenants.admin_base import ReadOnlyTenantAdmin, TenantScopedAdmin, TenantScopedInline
 from tenants.models import Role
 
-from . import review, storage
+from . import library, review, storage
 from .models import ApprovalStage, Asset, Project, Review
 from .selectors import asset_lineage
 
 
-class ApprovalStageInline(admin.TabularInline):
+class ApprovalStageInline(TenantScopedInline, admin.TabularInline):
+    """Shown here; set in the studio or the API (approval_stages_set), which checks the roles and
+    the members and records the change."""
+
     model = ApprovalStage
     extra = 0
-    filter_horizontal = ["members"]
+    fields = readonly_fields = ["position", "name", "role", "members"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Project)
 class ProjectAdmin(TenantScopedAdmin):
+    """Projects are made and changed through the library's services, so the brand rules and the
+    audit trail hold here too; they are archived, never deleted (their budgets would go with them)."""
+
     list_display = ["name", "tenant", "slug", "is_default", "archived", "default_model"]
     list_filter = ["archived"]
     search_fields = ["name", "slug"]
     inlines = [ApprovalStageInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "is_default"]
 
-class ReviewInline(admin.TabularInline):
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        fields = {field: form.cleaned_data[field] for field in library.PROJECT_FIELDS if field in form.cleaned_data}
+        if change:
+            project = library.project_update(project=Project.objects.get(pk=obj.pk), actor=request.user, **fields)
+        else:
+            project = library.project_create(tenant=obj.tenant, actor=request.user, **fields)
+            obj.pk = project.pk
+        if project.archived != form.cleaned_data.get("archived", project.archived):
+            move = library.project_archive if form.cleaned_data["archived"] else library.project_unarchive
+            move(project=project, actor=request.user)
+
+
+class ReviewInline(TenantScopedInline, admin.TabularInline):
     model = Review
     extra = 0
     can_delete = False

@@ -22,6 +22,7 @@ from tenants.services import Actor, audit_event_record
 
 from .models import ApprovalStage, Project, Prompt, PromptVersion, Seed
 from .review import DEFAULT_STAGE as _DEFAULT
+from .review import NAMED_MEMBER_ROLE
 
 PROJECT_FIELDS = (
     "name", "slug", "description", "brand_palette", "default_model", "default_negative_prompt", "default_quality",
@@ -279,16 +280,20 @@ def _stage_members(tenant: Tenant, members) -> tuple[list, str | None]:
     if not all(isinstance(email, str) and email.strip() for email in emails):
         return [], "Give the members' e-mails."
     wanted = list(dict.fromkeys(email.strip().lower() for email in emails))
-    found = {
-        membership.email_lower: membership.user
-        for membership in Membership.objects.filter(tenant=tenant)
+    memberships = (
+        Membership.objects.filter(tenant=tenant)
         .annotate(email_lower=Lower("user__email"))
         .filter(email_lower__in=wanted)
         .select_related("user")
-    }
+    )
+    found = {membership.email_lower: membership.user for membership in memberships}
+    roles = {membership.email_lower: membership.role for membership in memberships}
     strangers = [email for email in wanted if email not in found]
     if strangers:
         return [], f"Not members of this tenant: {', '.join(strangers)}."
+    below = [email for email in wanted if not Role.at_least(roles[email], NAMED_MEMBER_ROLE)]
+    if below:
+        return [], f"Named members decide only as {NAMED_MEMBER_ROLE}s or admins; not: {', '.join(below)}."
     return [found[email] for email in wanted], None
 
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
 from config.errors import ApplicationError
-from tenants.models import ApiKey, Role, Tenant
+from tenants.models import ApiKey, Membership, Role, Tenant
 from tenants.selectors import actor_role
 from tenants.services import Actor, audit_event_record
 from tenants.webhooks import webhook_event_emit
@@ -26,6 +27,8 @@ from .models import ApprovalStage, Asset, Review
 Status = Asset.Status
 Decision = Review.Decision
 BULK_MAX = 100
+# A stage's named members decide it while they hold this role: demoted below it, or removed, they no longer do.
+NAMED_MEMBER_ROLE = Role.APPROVER
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,17 @@ class Stage:
     member_ids: frozenset[int]  # when not empty, only these users may decide here
 
     def allows(self, *, role: str | None, actor: Actor) -> bool:
+        """`role` is the actor's role in the tenant now (None for someone who is no longer a member)."""
         if self.member_ids:
-            return isinstance(actor, AbstractBaseUser) and actor.pk in self.member_ids
+            named = isinstance(actor, AbstractBaseUser) and actor.pk in self.member_ids
+            return named and Role.at_least(role, NAMED_MEMBER_ROLE)
         return Role.at_least(role, self.role)
+
+    def deciders(self, tenant: Tenant) -> QuerySet[Membership]:
+        """The memberships whose people may decide this stage now, by the same rule as `allows`."""
+        minimum = NAMED_MEMBER_ROLE if self.member_ids else self.role
+        members = Membership.objects.filter(tenant=tenant, role__in=Role.at_or_above(minimum))
+        return members.filter(user_id__in=self.member_ids) if self.member_ids else members
 
 
 DEFAULT_STAGE = Stage(position=0, name="Approval", role=Role.APPROVER, member_ids=frozenset())
@@ -52,6 +63,49 @@ def approval_stages(project) -> list[Stage]:
         for i, row in enumerate(rows)
     ]
     return stages or [DEFAULT_STAGE]
+
+
+def current_stage(asset: Asset, stages: list[Stage]) -> Stage:
+    """The stage an asset in review waits at."""
+    return stages[min(asset.review_stage or 0, len(stages) - 1)]
+
+
+def four_eyes_own(actor: Actor) -> Q:
+    """The assets that count as this actor's own under four-eyes: made by the person — in person, or
+    through any API key they own — or through this very key. A key's owner is the member who made it,
+    so a key, its owner and the owner's other keys are one pair of eyes; a key without an owner is its own."""
+    if isinstance(actor, ApiKey):
+        person_id, key_id = actor.created_by_id, actor.pk
+    elif isinstance(actor, AbstractBaseUser):
+        person_id, key_id = actor.pk, None
+    else:
+        return Q(pk__in=[])
+    own = Q(job__requested_by_key_id=key_id) if key_id else Q(pk__in=[])
+    if person_id:
+        own |= (
+            Q(created_by_id=person_id)
+            | Q(job__requested_by_user_id=person_id)
+            | Q(job__requested_by_key__created_by_id=person_id)
+        )
+    return own
+
+
+def asset_decision_refusal(
+    *, tenant: Tenant, asset: Asset, actor: Actor, move: str, stages: list[Stage] | None = None
+) -> str | None:
+    """Why this actor may not make `move` (approve, reject or request changes) on an asset in review
+    now, or None when they may: the current stage's role or named members, and for approvals the
+    tenant's four-eyes rule. The one place these are decided: services, pages and queues ask here."""
+    stages = stages if stages is not None else approval_stages(asset.project)
+    stage = current_stage(asset, stages)
+    if not stage.allows(role=actor_role(tenant=tenant, actor=actor), actor=actor):
+        if stage.member_ids:
+            return f"The {stage.name} stage is decided by its named members (while they are {NAMED_MEMBER_ROLE}s)."
+        return f"The {stage.name} stage is decided by the {stage.role} role or higher."
+    if move == "approve" and tenant.four_eyes_approval:
+        if Asset.objects.filter(pk=asset.pk).filter(four_eyes_own(actor)).exists():
+            return "Four-eyes approval is on: the asset's creator (or a key they own) may not approve it."
+    return None
 
 
 class TransitionRefused(ApplicationError):
@@ -102,7 +156,7 @@ def _event_data(asset: Asset, review: Review) -> dict:
                   "job": asset.job_id, "tags": asset.tags},
         "review": {"id": review.pk, "decision": review.decision, "stage": review.stage_name, "comment": review.comment,
                    "reviewer": review.reviewer.email if review.reviewer else None,
-                   "reviewer_api_key": review.reviewer_key_id, "at": review.at},
+                   "reviewer_api_key": review.reviewer_key.uuid if review.reviewer_key_id else None, "at": review.at},
     }  # fmt: skip
 
 
@@ -138,13 +192,10 @@ def _deciding_stage(tenant: Tenant, asset: Asset, actor: Actor, move: str) -> tu
     if asset.status != Status.IN_REVIEW:
         raise TransitionRefused(asset, move)
     stages = approval_stages(asset.project)
-    stage = stages[min(asset.review_stage or 0, len(stages) - 1)]
-    if not stage.allows(role=actor_role(tenant=tenant, actor=actor), actor=actor):
-        who = "its named members" if stage.member_ids else f"the {stage.role} role or higher"
-        raise _forbid(f"The {stage.name} stage is decided by {who}.")
-    if move == "approve" and tenant.four_eyes_approval and asset.created_by_id and actor == asset.created_by:
-        raise _forbid("Four-eyes approval is on: the asset's creator may not approve it.")
-    return stage, stages
+    refusal = asset_decision_refusal(tenant=tenant, asset=asset, actor=actor, move=move, stages=stages)
+    if refusal:
+        raise _forbid(refusal)
+    return current_stage(asset, stages), stages
 
 
 @transaction.atomic
@@ -284,9 +335,8 @@ def asset_moves(*, tenant: Tenant, asset: Asset, actor: Actor) -> set[str]:
         moves.add("archive")
     if asset.status == Status.IN_REVIEW:
         stages = approval_stages(asset.project)
-        stage = stages[min(asset.review_stage or 0, len(stages) - 1)]
-        if stage.allows(role=role, actor=actor):
+        if asset_decision_refusal(tenant=tenant, asset=asset, actor=actor, move="reject", stages=stages) is None:
             moves |= {"reject", "request-changes"}
-            if not (tenant.four_eyes_approval and asset.created_by_id and actor == asset.created_by):
-                moves.add("approve")
+        if asset_decision_refusal(tenant=tenant, asset=asset, actor=actor, move="approve", stages=stages) is None:
+            moves.add("approve")
     return moves

@@ -1,11 +1,10 @@
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Max, Q, QuerySet
 
 from tenants.models import Tenant
 from tenants.selectors import actor_role
 
 from .models import Asset, Project
-from .review import approval_stages
+from .review import approval_stages, four_eyes_own
 
 
 def asset_list(*, tenant: Tenant) -> QuerySet[Asset]:
@@ -77,7 +76,8 @@ def asset_lineage(*, asset: Asset) -> dict:
 def review_queue(*, tenant: Tenant, actor) -> QuerySet[Asset]:
     """The assets in review that this actor may decide now, longest waiting first: each project's
     current stage must admit them (role or named members, as assets.review checks), and under the
-    four-eyes rule their own images are left out (they could not approve them)."""
+    four-eyes rule their own images — made in person or through a key they own — are left out (they
+    could not approve them)."""
     role = actor_role(tenant=tenant, actor=actor)
     waiting = Asset.objects.for_tenant(tenant).filter(status=Asset.Status.IN_REVIEW)
     decidable = Q(pk__in=[])
@@ -94,8 +94,8 @@ def review_queue(*, tenant: Tenant, actor) -> QuerySet[Asset]:
                 here |= Q(project=project, review_stage__gt=last)
             decidable |= here
     queue = waiting.filter(decidable)
-    if tenant.four_eyes_approval and isinstance(actor, AbstractBaseUser):
-        queue = queue.exclude(created_by=actor)
+    if tenant.four_eyes_approval:
+        queue = queue.exclude(pk__in=waiting.filter(four_eyes_own(actor)).values("pk"))
     return (
         queue.select_related("project", "job__model", "created_by", "tenant")
         .annotate(submitted_at=Max("reviews__at", filter=Q(reviews__decision="submitted")))

@@ -2,28 +2,18 @@
 
 from celery import shared_task
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 
-from tenants.models import Membership, Role
-
 from .models import Review
-
-User = get_user_model()
 
 
 def _deciders(asset) -> tuple[str, list[str]]:
     """The stage the asset now waits at, and the addresses of those who may decide it."""
-    from .review import approval_stages
+    from .review import approval_stages, current_stage
 
-    stages = approval_stages(asset.project)
-    stage = stages[min(asset.review_stage or 0, len(stages) - 1)]
-    if stage.member_ids:
-        users = User.objects.filter(pk__in=stage.member_ids, is_active=True)
-        return stage.name, sorted(users.exclude(email="").values_list("email", flat=True))
-    roles = [role for role in Role.values if Role.at_least(role, stage.role)]
-    members = Membership.objects.filter(tenant=asset.tenant, role__in=roles, user__is_active=True)
-    return stage.name, sorted(members.exclude(user__email="").values_list("user__email", flat=True))
+    stage = current_stage(asset, approval_stages(asset.project))
+    members = stage.deciders(asset.tenant).filter(user__is_active=True).exclude(user__email="")
+    return stage.name, sorted(members.values_list("user__email", flat=True))
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -1,8 +1,7 @@
-from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from tenants.admin import TenantScopedAdmin
+from tenants.admin_base import PlatformOnlyAdmin, TenantRowForm, TenantScopedAdmin
 
 from . import services
 from .models import Budget, LedgerEntry, Price
@@ -16,7 +15,7 @@ class BudgetAdmin(TenantScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # A budget's scope is fixed once made: change the amount or the thresholds, or delete it.
-        return self.readonly_fields + (["tenant", "project", "api_key"] if obj else [])
+        return super().get_readonly_fields(request, obj) + (["project", "api_key"] if obj else [])
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -38,30 +37,21 @@ class BudgetAdmin(TenantScopedAdmin):
 
 
 @admin.register(Price)
-class PriceAdmin(admin.ModelAdmin):
+class PriceAdmin(PlatformOnlyAdmin):
     """List prices are the platform's; a tenant's negotiated rate is a row with its tenant set."""
 
     list_display = ["model", "quality", "tier_rule", "tier_bound", "unit_price_usd", "effective_from", "tenant"]
     list_filter = ["quality", "tier_rule", "model"]
 
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return self.has_module_permission(request)
-
     def has_change_permission(self, request, obj=None):
         # A price that may have been quoted is history: change it by adding a row with a later date.
-        return request.user.is_superuser and (obj is None or obj.effective_from > timezone.now())
+        return super().has_change_permission(request, obj) and (obj is None or obj.effective_from > timezone.now())
 
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
 
 
-class AdjustmentForm(forms.ModelForm):
+class AdjustmentForm(TenantRowForm):
     class Meta:
         model = LedgerEntry
         fields = ["tenant", "project", "amount_usd", "reason"]
@@ -78,7 +68,9 @@ class AdjustmentForm(forms.ModelForm):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(TenantScopedAdmin):
-    """The ledger is append-only: entries are read, and the only ones added here are adjustments."""
+    """The ledger is append-only: entries are read, and the only ones added here are adjustments:
+    credits and corrections, which are platform staff's to make (a tenant admin would credit
+    themselves)."""
 
     list_display = ["created_at", "tenant", "kind", "amount_usd", "period_start", "project", "job", "reason"]
     list_filter = ["kind", "period_start"]
@@ -88,8 +80,11 @@ class LedgerEntryAdmin(TenantScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in LedgerEntry._meta.fields] if obj else []
 
+    def has_add_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
     def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request, obj)
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from tenants.models import Tenant, TenantOwned
+from tenants.models import Tenant, TenantOwned, public_uuid_field
 
 from .money import usd_field
 
@@ -31,6 +31,7 @@ class Budget(TenantOwned):
     class Period(models.TextChoices):
         MONTHLY = "monthly", "Monthly (tenant's time zone)"
 
+    uuid = public_uuid_field()
     period = models.CharField(max_length=16, choices=Period.choices, default=Period.MONTHLY)
     amount_usd = usd_field()
     project = models.ForeignKey(
@@ -152,8 +153,10 @@ class Price(models.Model):
 
 class LedgerEntry(TenantOwned):
     """Append-only money movements. A job's reservation holds its estimate; when the job ends the
-    images Bedrock returned are charged and the rest released. What a budget period has committed
-    is Σ reserve − Σ release + Σ adjust over its entries; never a counter edited in place."""
+    images Bedrock returned are charged and the rest released, and images that land after that (a
+    call in flight when the job was cancelled) are a late charge: an adjustment on the job. What a
+    budget period has committed is Σ reserve − Σ release + Σ adjust over its entries; never a counter
+    edited in place."""
 
     class Kind(models.TextChoices):
         RESERVE = "reserve"
@@ -185,3 +188,7 @@ class LedgerEntry(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} ${self.amount_usd} ({self.tenant})"
+
+
+# What a job has been charged: its charge, and the late charges (adjustments) written on it after it settled.
+JOB_CHARGE_KINDS = (LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.ADJUST)

@@ -7,6 +7,7 @@ from django.db import models
 USD_DECIMAL_PLACES = 6
 USD_MAX_DIGITS = 18
 USD_QUANTUM = Decimal(1).scaleb(-USD_DECIMAL_PLACES)
+USD_MAX_WHOLE_DIGITS = USD_MAX_DIGITS - USD_DECIMAL_PLACES  # what the column holds before the point
 
 
 def usd_field(**kwargs) -> models.DecimalField:
@@ -23,6 +24,8 @@ def parse_usd(value) -> Decimal:
         raise ValueError(f"{value!r} is not an amount in USD.") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"{value!r} must be a finite amount of 0 or more.")
+    if amount and amount.adjusted() >= USD_MAX_WHOLE_DIGITS:  # before quantize, which cannot hold 1e30 either
+        raise ValueError(f"{value!r} is too large: at most {USD_MAX_WHOLE_DIGITS} digits before the decimal point.")
     if amount != amount.quantize(USD_QUANTUM):
         raise ValueError(f"{value!r} has more than {USD_DECIMAL_PLACES} decimal places.")
     return amount.quantize(USD_QUANTUM)

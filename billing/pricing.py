@@ -1,9 +1,10 @@
-"""The one function that prices images."""
+"""What images cost: the quote a job is given before it runs, and the charge for what it made."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -54,3 +55,11 @@ def price_quote(
     price = min(candidates, key=lambda row: (row.tier_bound is None, row.tier_bound or 0))
     unit_price = price.unit_price_usd.quantize(USD_QUANTUM)
     return Quote(unit_price=unit_price, n=n, total=(unit_price * n).quantize(USD_QUANTUM), price=price)
+
+
+def images_charge(*, unit_price: Decimal | None, made: int, withheld: int) -> Decimal:
+    """What a job owes for what Bedrock returned, whatever the job's end: its quoted unit price for each image
+    made, and for each one the content filter withheld where ATELIER_CHARGE_FILTERED_IMAGES says those are
+    charged."""
+    images = made + (withheld if settings.ATELIER_CHARGE_FILTERED_IMAGES else 0)
+    return ((unit_price or Decimal(0)) * images).quantize(USD_QUANTUM)

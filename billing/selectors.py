@@ -3,13 +3,14 @@ import zoneinfo
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from generation.models import GenerationJob
 
-from .models import Budget, LedgerEntry
+from .models import JOB_CHARGE_KINDS, Budget, LedgerEntry
 from .money import USD_QUANTUM
+from .pricing import images_charge
 
 
 def ledger_drift(*, tenant_slug: str | None = None) -> tuple[list[dict], int]:
@@ -34,6 +35,47 @@ def ledger_drift(*, tenant_slug: str | None = None) -> tuple[list[dict], int]:
                  "released": released, "drift": drift}
             )  # fmt: skip
     return drifting, len(reserved_jobs)
+
+
+def charge_drift(*, tenant_slug: str | None = None) -> tuple[list[dict], int]:
+    """Finished jobs not charged exactly for what Bedrock made, counted from the stored images rather than
+    the job's own counts: its quoted unit price × the generated images stored for it (for a batch, for its
+    parts), plus the withheld ones where those are charged (billing.pricing.images_charge). (Drifting rows,
+    jobs checked.)"""
+    from assets.models import Asset
+
+    reserves = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.RESERVE, job__status__in=GenerationJob.TERMINAL)
+    if tenant_slug:
+        reserves = reserves.filter(tenant__slug=tenant_slug)
+    jobs = {
+        row["job_id"]: row
+        for row in reserves.values("job_id", "tenant__slug", "job__unit_price_usd", "job__images_filtered")
+    }
+    job_ids = reserves.values("job_id")
+    charged = dict(
+        LedgerEntry.objects.filter(job__in=job_ids, kind__in=JOB_CHARGE_KINDS)
+        .values("job_id").annotate(total=Sum("amount_usd")).values_list("job_id", "total").order_by()
+    )  # fmt: skip
+    made: dict = defaultdict(int)
+    stored = Asset.objects.filter(kind=Asset.Kind.GENERATED).filter(Q(job__in=job_ids) | Q(job__parent__in=job_ids))
+    for job_id, parent_id, count in (
+        stored.values("job_id", "job__parent_id").annotate(count=Count("id")).values_list(
+            "job_id", "job__parent_id", "count").order_by()
+    ):  # fmt: skip
+        made[parent_id or job_id] += count  # a batch's parts are charged on the batch
+    drifting = []
+    for job_id, row in jobs.items():
+        due = images_charge(
+            unit_price=row["job__unit_price_usd"], made=made[job_id], withheld=row["job__images_filtered"]
+        )
+        paid = charged.get(job_id, Decimal(0))
+        if paid != due:
+            drifting.append(
+                {"job_id": job_id, "tenant": row["tenant__slug"], "images": made[job_id],
+                 "withheld": row["job__images_filtered"], "unit_price": row["job__unit_price_usd"] or Decimal(0),
+                 "due": due, "charged": paid, "drift": paid - due}
+            )  # fmt: skip
+    return drifting, len(jobs)
 
 
 def budget_drift(*, tenant_slug: str | None = None) -> tuple[list[dict], int]:
@@ -67,7 +109,7 @@ def job_cost(job) -> Decimal | None:
     )
     if LedgerEntry.Kind.RELEASE not in kinds:
         return None
-    return kinds.get(LedgerEntry.Kind.CHARGE, Decimal(0))
+    return sum((kinds.get(kind, Decimal(0)) for kind in JOB_CHARGE_KINDS), Decimal(0))
 
 
 def budget_status(budget, *, period_start) -> dict[str, Decimal]:

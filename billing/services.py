@@ -2,7 +2,6 @@ import datetime
 import zoneinfo
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -12,8 +11,9 @@ from tenants.models import Tenant
 from tenants.services import Actor, audit_event_record
 from tenants.webhooks import webhook_event_emit
 
-from .models import Budget, LedgerEntry
+from .models import JOB_CHARGE_KINDS, Budget, LedgerEntry
 from .money import USD_QUANTUM
+from .pricing import images_charge
 
 
 def budget_create_monthly(
@@ -37,6 +37,7 @@ def budget_set_tenant_monthly(*, tenant: Tenant, amount_usd: Decimal, actor: Act
 @transaction.atomic
 def budget_set_monthly(*, tenant: Tenant, amount_usd: Decimal, actor: Actor, project=None, api_key=None) -> Budget:
     """Set the monthly budget of the tenant, or of one of its projects or API keys (a cap)."""
+    _check_own(tenant, project=project, api_key=api_key)
     budget = (
         Budget.objects.select_for_update()
         .filter(tenant=tenant, period=Budget.Period.MONTHLY, project=project, api_key=api_key)
@@ -62,6 +63,14 @@ def budget_set_monthly(*, tenant: Tenant, amount_usd: Decimal, actor: Actor, pro
         },
     )
     return budget
+
+
+def _check_own(tenant: Tenant, **rows) -> None:
+    """Money is never booked against another tenant's project or key, whichever surface asks."""
+    for field, row in rows.items():
+        if row is not None and row.tenant_id != tenant.pk:
+            message = "No such " + field.replace("_", " ") + "."
+            raise ApplicationError("invalid", f"{field}: {message}", fields={field: [message]})
 
 
 def period_start_for(tenant: Tenant, at=None) -> datetime.date:
@@ -143,7 +152,8 @@ def _budget_alert(budget: Budget, threshold: int) -> None:
         tenant=budget.tenant, actor=None, verb="budget.threshold_crossed", target=budget, data=data
     )
     transaction.on_commit(lambda: budget_alert_send.delay(event.pk))
-    which = {"id": budget.pk, "project": budget.project_id, "api_key": budget.api_key_id, "currency": "USD"}
+    api_key = budget.api_key.uuid if budget.api_key_id else None
+    which = {"id": budget.uuid, "project": budget.project_id, "api_key": api_key, "currency": "USD"}
     webhook_event_emit(tenant=budget.tenant, event="budget.threshold_crossed", data={"budget": which | data})
 
 
@@ -187,25 +197,42 @@ def budget_reserve(*, job, amount_usd: Decimal) -> LedgerEntry:
     return entry
 
 
+LATE_CHARGE_REASON = "Images Bedrock returned after the job was settled (a call in flight when it was cancelled)."
+
+
 @transaction.atomic
 def job_settle(*, job) -> None:
-    """Charge the images Bedrock returned and release the rest of the reservation; a failed or
-    cancelled job releases everything. Settling twice changes nothing."""
-    reserve = LedgerEntry.objects.filter(job=job, kind=LedgerEntry.Kind.RESERVE).first()
-    if reserve is None or LedgerEntry.objects.filter(job=job, kind=LedgerEntry.Kind.RELEASE).exists():
+    """Charge what Bedrock made for a job — its quoted unit price × `images_returned` (and the images the
+    content filter withheld, where those are charged), whatever the job's end: succeeded, failed or
+    cancelled — and release the rest of its reservation. The caller has set the job's counts from what is
+    stored.
+
+    A job is settled when it ends, with the images stored by then. A cancelled job can still have a
+    Bedrock call in flight; AWS bills what that call returns, so the task stores those images and settles
+    again. The release is written by then, so they are a late charge: an `adjust` entry on the job, which
+    counts in the budgets' committed figure, in spend and in the job's cost like any adjustment. Settling
+    when nothing new was stored changes nothing. (Holding the settlement back until the call ends would
+    instead hold the reservation forever when the worker dies mid-call.)"""
+    reserve = LedgerEntry.objects.select_for_update().filter(job=job, kind=LedgerEntry.Kind.RESERVE).first()
+    if reserve is None:
         return
-    charged_images = 0
-    if job.status in ("succeeded", "partially_filtered"):
-        charged_images = job.images_returned + (job.images_filtered if settings.ATELIER_CHARGE_FILTERED_IMAGES else 0)
-    charge = min(reserve.amount_usd, (job.unit_price_usd or Decimal(0)) * charged_images).quantize(USD_QUANTUM)
+    owed = images_charge(unit_price=job.unit_price_usd, made=job.images_returned, withheld=job.images_filtered)
+    due = min(owed, reserve.amount_usd)  # a job never costs more than it was quoted
+    entries = LedgerEntry.objects.filter(job=job)
     common = {"tenant": job.tenant, "period_start": reserve.period_start, "project": job.project, "job": job,
               "api_key": reserve.api_key}  # fmt: skip
-    if charge:
-        LedgerEntry.objects.create(kind=LedgerEntry.Kind.CHARGE, amount_usd=charge, **common)
-    release = LedgerEntry.objects.create(
-        kind=LedgerEntry.Kind.RELEASE, amount_usd=reserve.amount_usd - charge, **common
-    )
-    _record(release, _budgets_locked(job.tenant, project_id=job.project_id, api_key_id=reserve.api_key_id))
+    if not entries.filter(kind=LedgerEntry.Kind.RELEASE).exists():
+        if due:
+            LedgerEntry.objects.create(kind=LedgerEntry.Kind.CHARGE, amount_usd=due, **common)
+        moved = LedgerEntry.objects.create(kind=LedgerEntry.Kind.RELEASE, amount_usd=reserve.amount_usd - due, **common)
+    else:
+        charged = entries.filter(kind__in=JOB_CHARGE_KINDS).aggregate(total=Sum("amount_usd"))["total"] or 0
+        if due <= charged:
+            return
+        moved = LedgerEntry.objects.create(
+            kind=LedgerEntry.Kind.ADJUST, amount_usd=due - charged, reason=LATE_CHARGE_REASON, **common
+        )
+    _record(moved, _budgets_locked(job.tenant, project_id=job.project_id, api_key_id=reserve.api_key_id))
 
 
 class BudgetExceeded(ApplicationError):
@@ -249,6 +276,7 @@ def ledger_adjust(*, tenant: Tenant, amount_usd: Decimal, reason: str, actor: Ac
         raise ApplicationError("invalid", "reason: say why.", fields={"reason": ["Say why."]})
     if not amount_usd:
         raise ApplicationError("invalid", "amount: must not be zero.", fields={"amount": ["Must not be zero."]})
+    _check_own(tenant, project=project)
     entry = LedgerEntry.objects.create(
         tenant=tenant, kind=LedgerEntry.Kind.ADJUST, amount_usd=amount_usd.quantize(USD_QUANTUM),
         period_start=period_start_for(tenant), project=project, reason=reason.strip(),

@@ -62,3 +62,19 @@ class RequestIdMiddleware:
         if slug:
             log_context.bind(tenant=slug)  # reset with the rest when the request ends
         return None
+
+
+class SignInPausedMiddleware:
+    """A sign-in refused because guessing paused it (tenants.authentication.ThrottledModelBackend)
+    answers 429 with Retry-After, whichever door's form it came through; the form says why."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        seconds = getattr(request, "sign_in_paused_seconds", None)
+        if seconds:
+            response.status_code = 429
+            response["Retry-After"] = str(seconds)
+        return response

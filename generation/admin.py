@@ -1,31 +1,15 @@
 from django.contrib import admin
 
-from tenants.admin import TenantScopedAdmin
+from tenants.admin_base import PlatformOnlyAdmin, TenantScopedAdmin
 
 from .models import BedrockModel, TenantModelAccess
 
 
-class PlatformOnlyAdmin(admin.ModelAdmin):
-    """The catalog is the platform's: staff may look, only superusers change it."""
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_staff
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-
 @admin.register(BedrockModel)
 class BedrockModelAdmin(PlatformOnlyAdmin):
+    """The catalog is the platform's: staff may look, only platform staff change it."""
+
+    visible_to_staff = True  # every tenant reads the catalog in the API anyway
     list_display = ["model_id", "name", "family", "enabled", "invoke_id", "legacy_since", "end_of_life_on", "successor"]
     list_filter = ["family", "enabled"]
     search_fields = ["model_id", "name", "invoke_id"]

@@ -31,7 +31,7 @@ from tenants.models import ApiKey, Tenant
 from tenants.services import Actor, audit_event_record
 from tenants.webhooks import webhook_event_emit
 
-from .bedrock.request import IMAGE_FIELDS, TASK_FIELDS, ImageRequest, validate_request
+from .bedrock.request import IMAGE_FIELDS, TASK_FIELDS, ImageRequest, validate_request, whole_number
 from .bedrock.specs import MAX_IMAGES_PER_REQUEST, Family, Task
 from .catalog import ValidatedRequest, request_validate
 from .models import BedrockModel, GenerationJob
@@ -409,11 +409,8 @@ def _fill_from_source_asset(tenant: Tenant, raw: dict, source_asset_id) -> None:
 def _images_asked(raw: dict) -> int:
     value = raw.get("n", 1)
     limit = settings.ATELIER_MAX_BATCH_IMAGES
-    try:
-        total = int(value)
-    except (TypeError, ValueError):
-        total = None
-    if total is None or isinstance(value, bool) or not 1 <= total <= limit:
+    total = whole_number(value)
+    if total is None or not 1 <= total <= limit:
         message = f"Must be a whole number between 1 and {limit} (more than {MAX_IMAGES_PER_REQUEST} makes a batch)."
         raise ApplicationError("invalid_request", f"n: {message}", fields={"n": [message]})
     return total
@@ -718,6 +715,7 @@ def job_note_retry(*, job_id, code: str, message: str) -> None:
     """A retryable failure: the job stays running; the last reason is kept for people to see."""
     job = _locked(job_id)
     if job.is_terminal:
+        _settle_late(job)
         return
     job.error_code, job.error_message = code, message[:2000]
     job.save(update_fields=["error_code", "error_message", "updated_at"])
@@ -727,10 +725,11 @@ def job_note_retry(*, job_id, code: str, message: str) -> None:
 def job_finish(*, job_id, images_stored: int, last_call: CallRecord | None = None) -> GenerationJob:
     """running → succeeded, partially_filtered (some images withheld) or failed (all withheld)."""
     job = _locked(job_id)
-    if job.is_terminal:
-        return job
     if last_call is not None:
         _apply_call(job, last_call)
+    if job.is_terminal:
+        _settle_late(job)
+        return job
     job.images_returned = images_stored
     if job.images_returned == 0:
         job.status, job.error_code = Status.FAILED, "content_filtered"
@@ -747,11 +746,13 @@ def job_finish(*, job_id, images_stored: int, last_call: CallRecord | None = Non
 
 @transaction.atomic
 def job_fail(*, job_id, code: str, message: str) -> GenerationJob:
+    """→ failed; the images it stored before the failure are charged all the same."""
     job = _locked(job_id)
     if job.is_terminal:
+        _settle_late(job)
         return job
     job.status, job.error_code, job.error_message = Status.FAILED, code, message[:2000]
-    job.images_returned = Asset.objects.filter(job=job).count()
+    _count_images(job)
     job.finished_at = timezone.now()
     job.save()
     _after_end(job)
@@ -778,12 +779,52 @@ def job_cancel(*, tenant: Tenant, job: GenerationJob, actor: Actor) -> Generatio
 
 
 def _cancel(job: GenerationJob) -> None:
+    """→ cancelled. The images made so far are charged and the rest released; a call still in flight is
+    charged when its images land (_settle_late)."""
     job.status = Status.CANCELLED
-    job.images_returned = Asset.objects.filter(job=job).count()
+    _count_images(job)
     job.finished_at = timezone.now()
     job.save()
     if job.parent_id is None:
         job_settle(job=job)
+
+
+def job_settle_late(*, job: GenerationJob) -> None:
+    """For a task that finds its job ended: when it was cancelled, charge any image stored after it was
+    settled (by a task that died before it could). No more than a count when there is none."""
+    if job.status != Status.CANCELLED or Asset.objects.filter(job=job).count() == job.images_returned:
+        return
+    with transaction.atomic():
+        _settle_late(_locked(job.pk))
+
+
+def _settle_late(job: GenerationJob) -> None:
+    """A locked job that ended while its task still worked — cancelled while a Bedrock call was in flight:
+    the images that call returned are stored by now and AWS bills them, so count them and charge them (a
+    batch's part on its batch, once the batch has ended). Idempotent: nothing new stored, nothing charged."""
+    if job.status != Status.CANCELLED:
+        return  # every other end is reached by the job's own task, after its last call
+    _count_images(job)
+    job.save(update_fields=["images_returned", "images_filtered", "bedrock_request_ids", "error_message",
+                            "updated_at"])  # fmt: skip
+    if job.parent_id is None:
+        job_settle(job=job)
+        return
+    parent = _locked(job.parent_id)
+    if parent.is_terminal:  # else it counts this part's images when its last part ends
+        _count_images(parent)
+        parent.save(update_fields=["images_returned", "images_filtered", "updated_at"])
+        job_settle(job=parent)
+
+
+def _count_images(job: GenerationJob) -> None:
+    """A job's image counts from what is stored: its own images, or a batch's parts' totals (the batch
+    stores none itself)."""
+    if job.is_batch:
+        totals = job.children.aggregate(returned=Sum("images_returned"), filtered=Sum("images_filtered"))
+        job.images_returned, job.images_filtered = totals["returned"] or 0, totals["filtered"] or 0
+    else:
+        job.images_returned = Asset.objects.filter(job=job).count()
 
 
 def _after_end(job: GenerationJob) -> None:
@@ -828,8 +869,7 @@ def _parent_settle(parent_id) -> None:
     children = parent.children.all()
     if parent.is_terminal or children.exclude(status__in=GenerationJob.TERMINAL).exists():
         return
-    totals = children.aggregate(returned=Sum("images_returned"), filtered=Sum("images_filtered"))
-    parent.images_returned, parent.images_filtered = totals["returned"] or 0, totals["filtered"] or 0
+    _count_images(parent)
     failed = children.filter(status=Status.FAILED).count()
     if children.exclude(status=Status.CANCELLED).count() == 0:
         parent.status = Status.CANCELLED

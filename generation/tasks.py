@@ -63,7 +63,9 @@ CLAIM_RETRY_SECONDS = 2.0
 def run_job(self, job_id: str) -> str:
     job = GenerationJob.objects.select_related("model", "tenant", "project").filter(pk=job_id).first()
     if job is None or job.is_terminal:
-        return "ended"  # a redelivered or late message: nothing to do, and no Bedrock call
+        if job is not None:  # a worker that died after storing what a call returned past a cancel left it uncharged
+            services.job_settle_late(job=job)
+        return "ended"  # a redelivered or late message: no Bedrock call
     with services.job_execution_claim(job_id) as claimed:
         if not claimed:  # another delivery runs it: never two Bedrock calls for one job at once
             raise self.retry(countdown=CLAIM_RETRY_SECONDS)
@@ -118,22 +120,25 @@ def _describe(error: Exception) -> tuple[str, str]:
 
 def _generate(job: GenerationJob) -> tuple[int, services.CallRecord | None]:
     """Make every Bedrock call the job needs, skipping calls whose images are already stored (a
-    retry after a crash does not pay twice for them), and store each image as it arrives. Returns
-    how many images the job holds, and the last call's record, which job_finish saves with the
-    outcome (one write instead of two)."""
+    retry after a crash does not pay twice for them), and store each image as it arrives — also when
+    the job was cancelled while Bedrock worked: AWS bills those images, so they are kept and charged.
+    A cancelled job makes no further call. Returns how many images the job holds, and the last call's
+    record, which job_finish saves with the outcome (one write instead of two)."""
     request = services.job_request(job)
     per_call = bodies.images_per_call(request)
     calls = bodies.build_calls(request)
     stored = set(Asset.objects.filter(job=job).values_list("index", flat=True)) if job.attempts > 1 else set()
-    last = None
+    last, called = None, False
     for call_index, body in enumerate(calls):
         slots = range(call_index * per_call, (call_index + 1) * per_call)
         if all(slot in stored for slot in slots):
             continue
+        # job_start saw the job running just before the first call; later calls look again.
+        if called and GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.CANCELLED).exists():
+            break
         response = invoke(bedrock_client(), job.model.invoked_id, body)
+        called = True
         result = bodies.parse_response(request.family, response.payload, requested=per_call)
-        if GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.CANCELLED).exists():
-            return len(stored), None  # cancelled while Bedrock worked: keep nothing
         for offset, data in enumerate(result.images):
             seed = result.seeds[offset] if result.seeds else request.seed
             if request.family is Family.STABILITY and seed is None:

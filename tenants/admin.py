@@ -1,69 +1,36 @@
 """Django admin: platform staff (superusers) see every tenant; a staff member who is a tenant
-admin sees and changes only their tenants' rows. Writes go through the services, so the admin
-leaves the same audit trail as the API."""
+admin sees and changes only their tenants' rows (the bases in admin_base.py). Writes go through the
+services, so the admin leaves the same audit trail as the API."""
 
 from django.contrib import admin, messages
-from django.db import models
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import models, transaction
 
 from config.errors import ApplicationError
 
 from . import services, webhooks
-from .models import ApiKey, AuditEvent, Membership, Role, Tenant, WebhookDelivery, WebhookEndpoint
-from .selectors import admin_tenant_ids
+from .admin_base import JSON_FIELDS_BOUNDED, PlatformOnlyAdmin, ReadOnlyTenantAdmin, TenantRowForm, TenantScopedAdmin
+from .models import ApiKey, AuditEvent, Membership, Tenant, WebhookDelivery, WebhookEndpoint
+
+# People and groups are the platform's: a tenant admin manages members through memberships.
+admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
-    tenant_lookup = "tenant"  # the path from this model to its Tenant
-    minimum_role = Role.ADMIN  # who, in a tenant, may use this page
+@admin.register(get_user_model())
+class UserAdmin(PlatformOnlyAdmin, auth_admin.UserAdmin):
+    pass
 
-    def _tenant_ids(self, request) -> list[int]:
-        if not hasattr(request, "_admin_tenant_ids"):
-            request._admin_tenant_ids = {}
-        if self.minimum_role not in request._admin_tenant_ids:
-            request._admin_tenant_ids[self.minimum_role] = admin_tenant_ids(
-                user=request.user, minimum_role=self.minimum_role
-            )
-        return request._admin_tenant_ids[self.minimum_role]
 
-    def _tenant_id_of(self, obj) -> int:
-        return obj.pk if isinstance(obj, Tenant) else obj.tenant_id
-
-    def _may(self, request, obj=None) -> bool:
-        if not request.user.is_active or not request.user.is_staff:
-            return False
-        ids = self._tenant_ids(request)
-        return bool(ids) and (obj is None or self._tenant_id_of(obj) in ids)
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.tenant_lookup}__in": self._tenant_ids(request)})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is Tenant and not request.user.is_superuser:
-            kwargs["queryset"] = Tenant.objects.filter(pk__in=self._tenant_ids(request))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser or self._may(request)
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser or self._may(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser or self._may(request, obj)
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser or self._may(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser or self._may(request, obj)
+@admin.register(Group)
+class GroupAdmin(PlatformOnlyAdmin, auth_admin.GroupAdmin):
+    pass
 
 
 @admin.register(Tenant)
 class TenantAdmin(TenantScopedAdmin):
-    tenant_lookup = "pk"
     list_display = ["slug", "name", "four_eyes_approval", "timezone", "created_at"]
     search_fields = ["slug", "name"]
 
@@ -85,8 +52,13 @@ class TenantAdmin(TenantScopedAdmin):
         services.tenant_update(tenant=fresh, actor=request.user, **changes)
 
 
+class MembershipForm(TenantRowForm):
+    cross_tenant_fields = ("user",)  # adding a person is what makes them a member
+
+
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
+    form = MembershipForm
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "tenant__slug"]
@@ -111,6 +83,13 @@ class MembershipAdmin(TenantScopedAdmin):
     def delete_model(self, request, obj):
         services.membership_remove(membership=obj, actor=request.user)
 
+    def delete_queryset(self, request, queryset):
+        # The bulk "delete selected" too, all or none: each removal keeps the last admin, revokes the
+        # member's keys and is audited.
+        with transaction.atomic():
+            for membership in queryset.select_related("tenant", "user").order_by("pk"):
+                services.membership_remove(membership=membership, actor=request.user)
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(TenantScopedAdmin):
@@ -133,19 +112,6 @@ class ApiKeyAdmin(TenantScopedAdmin):
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
 
 
-class ReadOnlyTenantAdmin(TenantScopedAdmin):
-    """Rows changed only through their services (the API), seen here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyTenantAdmin):
     list_display = ["at", "tenant", "verb", "target_type", "target_id", "actor_user", "actor_api_key"]
@@ -160,7 +126,7 @@ class WebhookEndpointAdmin(ReadOnlyTenantAdmin):
     list_filter = ["active"]
     search_fields = ["url", "description", "tenant__slug"]
     exclude = ["secret"]  # shown once, to whoever created the webhook
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {**JSON_FIELDS_BOUNDED, models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(WebhookDelivery)

@@ -26,6 +26,10 @@ class Role(models.TextChoices):
     def at_least(cls, role: str | None, minimum: str) -> bool:
         return role is not None and cls.rank(role) >= cls.rank(minimum)
 
+    @classmethod
+    def at_or_above(cls, minimum: str) -> list[str]:
+        return [role for role in cls.values if cls.at_least(role, minimum)]
+
 
 def _validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -53,6 +57,12 @@ class Tenant(models.Model):
         return self.slug
 
 
+def public_uuid_field() -> models.UUIDField:
+    """The id a row with an internal integer pk shows outside Atelier (REST, the studio, webhook
+    payloads): it neither counts the platform's rows nor lets anyone guess the next one."""
+    return models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="The id the API shows.")
+
+
 class TenantQuerySet(models.QuerySet):
     def for_tenant(self, tenant: Tenant) -> "TenantQuerySet":
         return self.filter(tenant=tenant)
@@ -72,6 +82,7 @@ class TenantOwned(models.Model):
 
 
 class Membership(models.Model):
+    uuid = public_uuid_field()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
@@ -93,6 +104,7 @@ class ApiKey(models.Model):
 
     PREFIX_LENGTH = 8
 
+    uuid = public_uuid_field()
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CREATOR)
@@ -166,6 +178,7 @@ class WebhookEndpoint(TenantOwned):
         ASSET_ARCHIVED = "asset.archived"
         BUDGET_THRESHOLD_CROSSED = "budget.threshold_crossed"
 
+    uuid = public_uuid_field()
     url = models.URLField(max_length=2000, validators=[URLValidator(schemes=["http", "https"])])
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(default=list, help_text="The event types this endpoint receives.")

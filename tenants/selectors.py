@@ -4,7 +4,7 @@ import hmac
 import re
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from .models import ApiKey, Membership, Role, Tenant
@@ -13,14 +13,30 @@ API_KEY_PATTERN = re.compile(r"^atl_(?P<prefix>[0-9a-f]{8})_[A-Za-z0-9_-]{20,}$"
 
 
 def api_key_find_usable(*, secret: str) -> ApiKey | None:
-    """The usable key this secret belongs to, or None (unknown, malformed, revoked or expired)."""
+    """The usable key this secret belongs to, or None (unknown, malformed, revoked or expired, or its
+    owner is no longer an active member of its tenant). A key made by a member acts with at most the
+    role its owner holds now: the services cap and revoke keys when members change, and this holds
+    even for rows changed behind their back."""
     match = API_KEY_PATTERN.match(secret)
     if not match:
         return None
-    api_key = ApiKey.objects.select_related("tenant").filter(prefix=match["prefix"]).first()
+    owner_role = Membership.objects.filter(tenant=OuterRef("tenant_id"), user=OuterRef("created_by_id"))
+    api_key = (
+        ApiKey.objects.select_related("tenant", "created_by")
+        .annotate(owner_role=Subquery(owner_role.values("role")[:1]))
+        .filter(prefix=match["prefix"])
+        .first()
+    )
     if api_key is None or not hmac.compare_digest(api_key.secret_sha256, ApiKey.hash_secret(secret)):
         return None
-    return api_key if api_key.is_usable() else None
+    if not api_key.is_usable():
+        return None
+    if api_key.created_by_id is not None:
+        if api_key.owner_role is None or not api_key.created_by.is_active:
+            return None
+        if not Role.at_least(api_key.owner_role, api_key.role):
+            api_key.role = api_key.owner_role  # for this request only; membership_change_role writes the cap
+    return api_key
 
 
 def tenant_list_for_actor(*, user, api_key: ApiKey | None) -> QuerySet[Tenant]:

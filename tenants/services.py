@@ -4,6 +4,7 @@ same transaction."""
 import secrets
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -17,6 +18,14 @@ User = get_user_model()
 
 # Who acts: a signed-in person, an API key, or None for the platform itself (ops commands).
 Actor = AbstractBaseUser | ApiKey | None
+
+
+def actor_person(actor: Actor) -> AbstractBaseUser | None:
+    """The person answerable for what an actor does: the person, or an API key's owner (the member
+    who made it); None for the platform and for keys without an owner."""
+    if isinstance(actor, ApiKey):
+        return actor.created_by
+    return actor if isinstance(actor, AbstractBaseUser) else None
 
 
 def audit_event_record(*, tenant: Tenant, actor: Actor, verb: str, target, data: dict | None = None) -> AuditEvent:
@@ -121,11 +130,15 @@ def membership_change_role(*, membership: Membership, role: str, actor: Actor) -
         target=membership,
         data={"email": membership.user.email, "from": previous, "to": role},
     )
+    # A key never outranks the person who made it (stage rights follow the role itself: assets.review).
+    for api_key in _keys_made_by(membership).filter(role__in=Role.at_or_above(role)).exclude(role=role):
+        _api_key_cap_role(api_key=api_key, role=role, actor=actor)
     return membership
 
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor: Actor) -> None:
+    """Remove a member, and with them every usable key they made in this tenant."""
     _ensure_another_admin_remains(membership)
     audit_event_record(
         tenant=membership.tenant,
@@ -134,7 +147,34 @@ def membership_remove(*, membership: Membership, actor: Actor) -> None:
         target=membership,
         data={"email": membership.user.email, "role": membership.role},
     )
+    for api_key in _keys_made_by(membership):
+        api_key_revoke(api_key=api_key, actor=actor, reason="owner_removed")
     membership.delete()
+
+
+def _keys_made_by(membership: Membership):
+    """The member's usable keys in the membership's tenant (expired ones are left as they are), locked."""
+    keys = ApiKey.objects.for_tenant(membership.tenant).filter(created_by_id=membership.user_id, revoked_at=None)
+    return keys.select_for_update().order_by("pk")
+
+
+def _api_key_cap_role(*, api_key: ApiKey, role: str, actor: Actor) -> None:
+    previous = api_key.role
+    api_key.role = role
+    api_key.save(update_fields=["role"])
+    audit_event_record(
+        tenant=api_key.tenant, actor=actor, verb="api_key.role_capped", target=api_key,
+        data={"name": api_key.name, "from": previous, "to": role, "reason": "owner_demoted"},
+    )  # fmt: skip
+
+
+@transaction.atomic
+def user_keys_revoke_before_delete(*, user: AbstractBaseUser) -> None:
+    """A person about to be deleted: their keys would lose their owner (created_by is set to NULL) and
+    outlive them with no one answerable, so they are revoked first, in every tenant."""
+    keys = ApiKey.objects.filter(created_by=user, revoked_at=None).select_for_update().order_by("pk")
+    for api_key in keys:
+        api_key_revoke(api_key=api_key, actor=None, reason="owner_deleted", owner=user.email)
 
 
 def _new_key_material() -> tuple[str, str]:
@@ -163,7 +203,7 @@ def api_key_create(
         role=role,
         prefix=prefix,
         secret_sha256=ApiKey.hash_secret(secret),
-        created_by=actor if isinstance(actor, AbstractBaseUser) else None,
+        created_by=actor_person(actor),
         expires_at=expires_at,
         default_project=default_project,
     )
@@ -176,14 +216,14 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, actor: Actor, reason: str = "", **details) -> ApiKey:
+    """Revoke a key; `reason` (and details) say why when it is not the actor's own decision."""
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
-        audit_event_record(
-            tenant=api_key.tenant, actor=actor, verb="api_key.revoked", target=api_key, data={"name": api_key.name}
-        )
+        data = {"name": api_key.name} | ({"reason": reason} if reason else {}) | details
+        audit_event_record(tenant=api_key.tenant, actor=actor, verb="api_key.revoked", target=api_key, data=data)
     return api_key
 
 
@@ -193,3 +233,18 @@ def api_key_mark_used(*, api_key: ApiKey) -> None:
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+
+
+def sign_in_pause_record(*, user: AbstractBaseUser, scope: str, address: str | None) -> None:
+    """Sign-in was paused for this person's account (scope "account") or for the address they tried
+    from ("address"): each tenant they belong to hears of it in its audit log (the platform acts)."""
+    data = {
+        "email": user.email,
+        "scope": scope,
+        "address": address,
+        "failures": getattr(settings, f"ATELIER_SIGN_IN_FAILURES_PER_{scope.upper()}"),
+        "paused_seconds": settings.ATELIER_SIGN_IN_PAUSE_SECONDS,
+    }
+    with transaction.atomic():
+        for membership in Membership.objects.filter(user=user).select_related("tenant").order_by("tenant_id"):
+            audit_event_record(tenant=membership.tenant, actor=None, verb="auth.sign_in_paused", target=user, data=data)

@@ -4,16 +4,20 @@ endpoint and hands it to a Celery worker once the transaction commits. Each deli
 (HMAC-SHA256 of `<unix time>.<body>`), retried with exponential backoff, recorded, and replayable.
 
 No delivery reaches a loopback, private, link-local or cloud metadata address unless
-ATELIER_WEBHOOK_ALLOWED_NETWORKS names it (metadata addresses never): the URL is checked when it is
-registered, its host is resolved again before every attempt, and the address the socket actually
-connected to is checked too, so a DNS answer that changes between the check and the connection
-gains nothing. Redirects are not followed."""
+ATELIER_WEBHOOK_ALLOWED_NETWORKS names it (metadata addresses never), in whatever IPv6 form it is
+written (IPv4-mapped, IPv4-compatible, NAT64, 6to4; Teredo never). The URL is parsed once, by the
+parser of the client that sends (urllib3), and refused when another parser could read another host
+from it (backslashes, user info) or when it writes an address in an unusual form (one number, octal,
+hex, a trailing dot). It is checked when it is registered; before every attempt its host is resolved
+again, every address checked, and the connection made to those addresses only — never to a name
+resolved anew — and the peer checked once more. Redirects are not followed."""
 
 import hashlib
 import hmac
 import ipaddress
 import json
 import random
+import re
 import secrets
 import socket
 import time
@@ -21,7 +25,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
@@ -33,6 +36,9 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NewConnectionError
+from urllib3.util import Url, parse_url
+from urllib3.util.connection import create_connection
 
 from config.errors import ApplicationError
 
@@ -74,11 +80,36 @@ def _allowed_networks() -> list:
         raise ImproperlyConfigured(f"ATELIER_WEBHOOK_ALLOWED_NETWORKS: {error}") from None
 
 
+# IPv6 forms that carry an IPv4 address: what they reach is judged by that address.
+NAT64_NETWORK = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 address
+IPV4_COMPATIBLE_NETWORK = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d (:: and ::1 excepted)
+# Refused whatever they carry: the local-use NAT64 prefix (RFC 8215) maps IPv4 as each network chooses, and
+# Teredo tunnels through a relay to an address its bits only obscure.
+ALWAYS_REFUSED_NETWORKS = (
+    (ipaddress.ip_network("64:ff9b:1::/48"), "a local-use NAT64 address"),
+    (ipaddress.ip_network("2001::/32"), "a Teredo address"),
+)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped, IPv4-compatible, NAT64 or 6to4 address stands for."""
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip in NAT64_NETWORK or (ip in IPV4_COMPATIBLE_NETWORK and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_refusal(address: str) -> str | None:
     """Why a webhook may not connect to this IP address, or None when it may."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # no IPv6 zone index
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if ip.version == 6:
+        refused = next((reason for network, reason in ALWAYS_REFUSED_NETWORKS if ip in network), None)
+        if refused:
+            return refused
+        ip = _embedded_ipv4(ip) or ip
     if any(ip in network for network in METADATA_NETWORKS):
         return "a cloud metadata address"
     if ip.is_global and not ip.is_multicast:
@@ -90,24 +121,66 @@ def address_refusal(address: str) -> str | None:
     return f"a {next((kind for kind, is_kind in kinds if is_kind), 'non-public')} address"
 
 
-def webhook_url_check(url: str) -> None:
-    """Raise AddressRefused unless the URL is http(s) and every address its host resolves to may be
-    called (any of them may be the one connected to)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+@dataclass(frozen=True)
+class WebhookTarget:
+    """A webhook URL as the delivery client sends it — parsed once, by urllib3's own parser — and the
+    checked addresses its host resolved to, which are the only ones it connects to."""
+
+    url: Url
+    addresses: tuple[str, ...]
+
+    @property
+    def port(self) -> int:
+        return self.url.port or (443 if self.url.scheme == "https" else 80)
+
+
+def webhook_url_parse(url: str) -> Url:
+    """The URL as urllib3 reads it, or AddressRefused for anything that two parsers could read two ways
+    (a backslash, user info) or that names an address in a form other than the plain one (an IPv4
+    address as one number, in octal or hex, or shortened; a trailing dot)."""
+    if not isinstance(url, str) or any(char == "\\" or ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
+        raise AddressRefused("Write the URL without backslashes, spaces or control characters.")
+    try:
+        url.encode()  # a lone surrogate cannot be sent, nor stored
+        parsed = parse_url(url)
+    except (LocationParseError, ValueError, UnicodeError):
+        raise AddressRefused("The URL is not valid.") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
         raise AddressRefused("Use an http or https URL with a host name.")
+    if parsed.auth is not None or "@" in re.split(r"[/?#]", url.split("//", 1)[-1], maxsplit=1)[0]:
+        raise AddressRefused("Leave user names and passwords out of the URL: deliveries are signed instead.")
+    if parsed.port == 0:
+        raise AddressRefused("The port is not valid.")
+    host = parsed.host.removeprefix("[").removesuffix("]")
+    if "%" in host:
+        raise AddressRefused("Leave the IPv6 zone out of the URL.")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        ipaddress.ip_address(host)
     except ValueError:
-        raise AddressRefused("The port is not valid.") from None
+        labels = host.split(".")
+        if host.endswith("."):
+            raise AddressRefused("Write the host name without a trailing dot.") from None
+        if labels[-1].isdigit() or any(label.lower().startswith("0x") for label in labels):
+            raise AddressRefused("Write an IPv4 address as four decimal numbers (such as 93.184.215.14).") from None
+    return parsed
+
+
+def webhook_url_check(url: str) -> WebhookTarget:
+    """The URL's target, or AddressRefused unless every address its host resolves to may be called
+    (any of them may be the one connected to)."""
+    parsed = webhook_url_parse(url)
+    host = parsed.host.removeprefix("[").removesuffix("]")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)}
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
-        raise AddressRefused(f"{parts.hostname} does not resolve ({error}).") from None
-    for address in sorted(addresses):
+        raise AddressRefused(f"{host} does not resolve ({error}).") from None
+    addresses = tuple(dict.fromkeys(info[4][0] for info in infos))  # the resolver's order, each once
+    for address in addresses:
         reason = address_refusal(address)
         if reason:
-            raise AddressRefused(f"{parts.hostname} resolves to {address}, {reason}; webhooks call public addresses.")
+            raise AddressRefused(f"{host} resolves to {address}, {reason}; webhooks call public addresses.")
+    return WebhookTarget(parsed, addresses)
 
 
 def _url_checked(url: str) -> None:
@@ -245,7 +318,7 @@ def _ensure_active(endpoint: WebhookEndpoint) -> None:
 def webhook_endpoint_ping(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookDelivery:
     """Send a `ping` event to one endpoint, whatever it subscribes to: to test the receiver."""
     _ensure_active(endpoint)
-    data = {"webhook": endpoint.pk, "url": endpoint.url, "events": endpoint.events}
+    data = {"webhook": endpoint.uuid, "url": endpoint.url, "events": endpoint.events}
     payload = _envelope(endpoint.tenant, WebhookDelivery.PING, uuid.uuid4(), data)
     (delivery,) = _deliveries_create([
         WebhookDelivery(tenant=endpoint.tenant, endpoint=endpoint, event=WebhookDelivery.PING,
@@ -273,7 +346,9 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery, actor: Actor) -> Webho
 
 
 def webhook_delivery_list(*, endpoint: WebhookEndpoint, status: str | None = None, event: str | None = None):
-    deliveries = WebhookDelivery.objects.for_tenant(endpoint.tenant_id).filter(endpoint=endpoint)
+    deliveries = (
+        WebhookDelivery.objects.for_tenant(endpoint.tenant_id).filter(endpoint=endpoint).select_related("endpoint")
+    )
     if status:
         deliveries = deliveries.filter(status=status)
     if event:
@@ -282,7 +357,8 @@ def webhook_delivery_list(*, endpoint: WebhookEndpoint, status: str | None = Non
 
 
 def webhook_delivery_get(*, endpoint: WebhookEndpoint, delivery_id) -> WebhookDelivery | None:
-    return WebhookDelivery.objects.for_tenant(endpoint.tenant_id).filter(endpoint=endpoint, pk=delivery_id).first()
+    deliveries = WebhookDelivery.objects.for_tenant(endpoint.tenant_id).select_related("endpoint")
+    return deliveries.filter(endpoint=endpoint, pk=delivery_id).first()
 
 
 # Sending
@@ -294,25 +370,40 @@ def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-class _PeerChecked:
-    """Checks the address the socket connected to: the name may resolve differently than it did a
-    moment ago in webhook_url_check."""
+class _CheckedAddresses:
+    """Connects to the addresses webhook_url_check approved, in turn, and never resolves the name again:
+    a DNS answer that changes after the check is not asked for. The peer is checked once more, should a
+    connection ever reach another address. The host name still goes in Host and names the TLS server."""
+
+    def __init__(self, *args, checked_addresses: tuple[str, ...], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.checked_addresses = checked_addresses
 
     def _new_conn(self):
-        sock = super()._new_conn()
-        peer = sock.getpeername()[0]
-        reason = address_refusal(peer)
-        if reason:
-            sock.close()
-            raise AddressRefused(f"{self.host} connected to {peer}, {reason}.")
-        return sock
+        failure: OSError | None = None
+        for address in self.checked_addresses:
+            try:
+                sock = create_connection((address, self.port), self.timeout, source_address=self.source_address,
+                                         socket_options=self.socket_options)  # fmt: skip
+            except OSError as error:
+                failure = error
+                continue
+            peer = sock.getpeername()[0]
+            reason = address_refusal(peer)
+            if reason:
+                sock.close()
+                raise AddressRefused(f"{self.host} connected to {peer}, {reason}.")
+            return sock
+        if isinstance(failure, TimeoutError):
+            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from failure
+        raise NewConnectionError(self, f"Failed to establish a new connection: {failure}") from failure
 
 
-class _HTTPConnection(_PeerChecked, HTTPConnection):
+class _HTTPConnection(_CheckedAddresses, HTTPConnection):
     pass
 
 
-class _HTTPSConnection(_PeerChecked, HTTPSConnection):
+class _HTTPSConnection(_CheckedAddresses, HTTPSConnection):
     pass
 
 
@@ -337,7 +428,7 @@ class Answer:
 
 def _send(delivery: WebhookDelivery, attempt: int) -> Answer:
     endpoint = delivery.endpoint
-    webhook_url_check(endpoint.url)  # DNS may have changed since the endpoint was registered
+    target = webhook_url_check(endpoint.url)  # DNS may have changed since the endpoint was registered
     body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
@@ -350,11 +441,12 @@ def _send(delivery: WebhookDelivery, attempt: int) -> Answer:
     seconds = settings.ATELIER_WEBHOOK_TIMEOUT_SECONDS
     timeout = urllib3.Timeout(connect=seconds, read=seconds)
     # urllib3 itself, not requests: no proxy from the environment, no redirects, no retries of its own.
-    with urllib3.PoolManager(num_pools=1, retries=False, timeout=timeout) as pool:
-        pool.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+    pool_class = _HTTPSPool if target.url.scheme == "https" else _HTTPPool
+    with pool_class(target.url.host, target.port, timeout=timeout, retries=False, maxsize=1,
+                    checked_addresses=target.addresses) as pool:  # fmt: skip
         try:
-            response = pool.request("POST", endpoint.url, body=body, headers=headers, redirect=False,
-                                    preload_content=False)  # fmt: skip
+            response = pool.urlopen("POST", target.url.request_uri, body=body, headers=headers, redirect=False,
+                                    preload_content=False, assert_same_host=False)  # fmt: skip
         except (urllib3.exceptions.HTTPError, OSError) as error:
             return Answer(error=f"{type(error).__name__}: {error}"[:RESPONSE_EXCERPT_CHARS])
         try:

@@ -81,3 +81,9 @@ def make_asset(tenant, **fields):
         "sha256": sha256,
     }
     return Asset.objects.create(tenant=tenant, **(defaults | fields))
+
+
+def public_id(row) -> str:
+    """The id the API and the studio name a row by: its `uuid` where the pk is an internal integer
+    (members, API keys, budgets, webhooks), else its pk (already a UUID)."""
+    return str(row.uuid if hasattr(row, "uuid") else row.pk)

@@ -253,3 +253,51 @@ class RedisServer:
 
     def stop(self) -> None:
         stop(self.process)
+
+
+# What `make run` must not inherit from the test run: it runs on its embedded defaults.
+EMBEDDED_ONLY = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "ATELIER_STORAGE")
+
+
+class LocalStack:
+    """`manage.py run_local` (what `make run` starts) on embedded defaults, with its state under `var_dir`:
+    SQLite, local files, the filesystem broker, one worker and the emulator."""
+
+    def __init__(self, var_dir: Path):
+        self.var_dir = var_dir
+        self.port, self.emulator_port = free_port(), free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if k not in EMBEDDED_ONLY} | {
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "ATELIER_VAR_DIR": str(var_dir),
+            "ATELIER_EMULATOR_PORT": str(self.emulator_port),
+        }
+        self.log_path = var_dir / "run.log"
+
+    def __enter__(self) -> "LocalStack":
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "run_local", "--port", str(self.port)],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            # A fresh SQLite migrate takes ~45 s on a loaded 2-core machine: leave room.
+            wait_for(lambda: http_ok(f"{self.base}/healthz"), 180, f"healthz at {self.base}")
+        except AssertionError as error:
+            self.__exit__()
+            raise AssertionError(f"{error}\n{self.log_path.read_text()}") from None
+        return self
+
+    def printed(self, prefix: str) -> str:
+        """The first line of the stack's output that starts with `prefix` (stripped)."""
+        return next(line.strip() for line in self.log_path.read_text().splitlines() if line.strip().startswith(prefix))
+
+    @property
+    def api_key(self) -> str:
+        return self.printed("API key:").split(": ", 1)[1]
+
+    def __exit__(self, *exc_info) -> None:
+        import signal
+
+        self.process.send_signal(signal.SIGINT)  # Ctrl-C
+        self.process.wait(timeout=30)

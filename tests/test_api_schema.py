@@ -2,6 +2,7 @@
 load nothing from outside Atelier, it documents every error in the one envelope, and the API answers
 as it says — schemathesis sends generated requests with an admin API key and checks every answer."""
 
+import json
 import os
 import re
 import subprocess
@@ -19,7 +20,7 @@ from schemathesis import checks as st_checks
 
 from tenants.models import Role
 
-from .factories import make_api_key, make_job, make_project
+from .factories import make_api_key, make_job, make_project, public_id
 from .processes import ROOT
 from .security.endpoints import a_generated_asset, a_member, a_provenance_check, a_review, an_api_key
 
@@ -220,7 +221,7 @@ def target_of(tenant_a):
                 tenant=tenant_a, endpoint=endpoint, event="ping", event_id=uuid.uuid4(), payload={"event": "ping"}
             )
             return str(delivery.pk)
-        return str(made[segment].pk)
+        return public_id(made[segment])
 
     return target
 
@@ -303,9 +304,63 @@ NUL_BODIES = [
 @pytest.mark.parametrize(("segment", "body", "field"), NUL_BODIES, ids=[field for _, _, field in NUL_BODIES])
 def test_a_nul_character_is_a_400_not_a_server_error(segment, body, field, tenant_a, admin_key, client_as):
     target = TARGETS[segment](tenant_a)
-    response = client_as(key=admin_key).patch(f"/api/v1/tenants/{TENANT}/{segment}/{target.pk}/", body, format="json")
+    response = client_as(key=admin_key).patch(
+        f"/api/v1/tenants/{TENANT}/{segment}/{public_id(target)}/", body, format="json"
+    )
 
     assert response.status_code == 400, response.content
-    assert field in response.json()["error"]["fields"]
+    assert any(name.split(".")[0] == field for name in response.json()["error"]["fields"])  # or "tags.1"
     target.refresh_from_db()
     assert "\x00" not in str([getattr(target, name, "") for name in ("title", "tags", "default_model_id")])
+
+
+# Hostile bodies sent to every JSON operation of the schema (so a new operation joins by existing): JSON nested
+# 5,000 levels (a 500 from the parser's recursion once), NUL and unpaired surrogates, numbers past what a column
+# or a Decimal holds. `make test` runs them; `make fuzz` runs them beside the long schemathesis run.
+DEEP_JSON = '{"a":' * 5000 + "1" + "}" * 5000
+HUGE_NUMBERS = [10**30, "-1e30", 1e300, 5.5]
+
+
+def _json_operations(openapi: dict):
+    for path, method, operation in _operations(openapi):
+        content = operation.get("requestBody", {}).get("content", {})
+        if "application/json" in content:
+            schema = content["application/json"]["schema"]
+            if "$ref" in schema:
+                schema = openapi["components"]["schemas"][schema["$ref"].split("/")[-1]]
+            yield path, method, sorted(schema.get("properties", {})) or ["body"]
+
+
+def _hostile_cases(fields: list[str]):
+    """(case id, JSON text, the status it must answer: 400, or None for any answer below 500). Text is refused
+    whatever the field, so one field shows it; a number reaches the field, so each field gets each number."""
+    first = fields[0]
+    yield "deep", DEEP_JSON, 400
+    yield f"{first}-nul", json.dumps({first: "a\x00b"}), 400
+    yield f"{first}-surrogate", json.dumps({first: "a"}).replace('"a"', '"a\\ud800"'), 400
+    yield f"{first}-infinite", json.dumps({first: "x"}).replace('"x"', "1e999"), 400
+    for field in fields:
+        for number in HUGE_NUMBERS:
+            yield f"{field}-{number!r:.12}", json.dumps({field: number}), None
+
+
+@pytest.mark.django_db
+def test_the_api_answers_hostile_bodies_with_a_400_and_never_a_5xx(openapi, admin_key, target_of, client_as, settings):
+    settings.ATELIER_API_RATE_PER_KEY = "100000/min"  # hundreds of requests from one key, none of them throttled
+    client = client_as(key=admin_key)
+    operations = list(_json_operations(openapi))
+    failures = []
+
+    for path, method, fields in operations:
+        url = path.replace("{tenant_slug}", TENANT)
+        for name in ("id", "delivery_id"):
+            if "{" + name + "}" in url:
+                url = url.replace("{" + name + "}", target_of(path, name))
+        for case, text, expected in _hostile_cases(fields):
+            response = getattr(client, method)(url, text, content_type="application/json")
+            status = response.status_code
+            if status >= 500 or (expected is not None and status != expected):
+                failures.append(f"{method.upper()} {path} [{case}]: {status} {response.content[:200]!r}")
+
+    assert len(operations) > 20, "too few JSON operations found in the schema"
+    assert failures == []

@@ -4,8 +4,6 @@ its emulator, and Ctrl-C stops it all."""
 
 import hashlib
 import json
-import os
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -16,9 +14,7 @@ from generation.bedrock.client import invoke, make_client
 from generation.bedrock.request import validate_request
 from generation.bedrock.specs import SPECS
 
-from .processes import ROOT, free_port, wait_for
-
-EMBEDDED_ONLY = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "ATELIER_STORAGE")
+from .processes import ROOT, LocalStack, wait_for
 
 
 def get(url: str, key: str | None = None) -> tuple[int, dict]:
@@ -74,22 +70,8 @@ def processes_with(marker: str) -> list[int]:
 
 
 def test_make_run_serves_the_demo_tenant_on_embedded_defaults_and_stops_cleanly(tmp_path):
-    port, emulator_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in EMBEDDED_ONLY} | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "ATELIER_VAR_DIR": str(tmp_path),
-        "ATELIER_EMULATOR_PORT": str(emulator_port),
-    }
-    log_path = tmp_path / "run.log"
-    with log_path.open("w") as log:
-        stack = subprocess.Popen(
-            [sys.executable, "manage.py", "run_local", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: get(f"{base}/healthz")[0] == 200, 60, f"healthz at {base}\n{log_path.read_text()}")
-        key = next(line.split(": ", 1)[1] for line in log_path.read_text().splitlines() if line.startswith("API key:"))
+    with LocalStack(tmp_path) as stack:
+        base, key = stack.base, stack.api_key
 
         assert (tmp_path / "atelier.sqlite3").exists()
         assert get(f"{base}/healthz")[1]["checks"]["broker"]["ok"] is True
@@ -99,7 +81,7 @@ def test_make_run_serves_the_demo_tenant_on_embedded_defaults_and_stops_cleanly(
         assert get(f"{base}/api/v1/tenants/demo/")[0] == 401
 
         # The printed sign-in opens the studio.
-        sign_in = next(line for line in log_path.read_text().splitlines() if line.strip().startswith("Sign in:"))
+        sign_in = stack.printed("Sign in:")
         email, password = sign_in.split(" as ", 1)[1].split()[0:3:2]
         url, page = studio_home_after_sign_in(base, email, password)
         assert url == f"{base}/t/demo/" and "Demo" in page
@@ -107,14 +89,15 @@ def test_make_run_serves_the_demo_tenant_on_embedded_defaults_and_stops_cleanly(
         # The worker takes tasks from the filesystem broker.
         subprocess.run(
             [sys.executable, "-m", "celery", "-A", "config.celery_app", "call", "atelier.ping"],
-            cwd=ROOT, env=env, check=True, capture_output=True, timeout=60,
+            cwd=ROOT, env=stack.env, check=True, capture_output=True, timeout=60,
         )  # fmt: skip
-        wait_for(lambda: "atelier.ping" in log_path.read_text() and "succeeded" in log_path.read_text(), 30, "ping")
+        log = stack.log_path.read_text
+        wait_for(lambda: "atelier.ping" in log() and "succeeded" in log(), 30, "ping")
 
         # The emulator answers real boto3 at the endpoint the local settings point to.
         nova = SPECS["amazon.nova-canvas-v1:0"]
         body = bodies.build_calls(validate_request(nova, {"prompt": "a kite", "size": "512x512"}))[0]
-        client = make_client(endpoint_url=f"http://127.0.0.1:{emulator_port}", read_timeout=30)
+        client = make_client(endpoint_url=f"http://127.0.0.1:{stack.emulator_port}", read_timeout=30)
         assert len(invoke(client, nova.model_id, body).payload["images"]) == 1
 
         # The whole pipeline: a job through the API, the worker, the emulator and local files.
@@ -126,11 +109,8 @@ def test_make_run_serves_the_demo_tenant_on_embedded_defaults_and_stops_cleanly(
             data = download.read()
         assert hashlib.sha256(data).hexdigest() == done["assets"][0]["sha256"]
         assert list((tmp_path / "media" / "tenants").rglob("*.png"))
-    finally:
-        stack.send_signal(signal.SIGINT)
-        stack.wait(timeout=30)
 
-    assert "Stopped." in log_path.read_text()
+    assert "Stopped." in stack.log_path.read_text()
     assert not (ROOT / "control").exists()  # broker state stays under ATELIER_VAR_DIR
     wait_for(lambda: not processes_with(str(tmp_path)), 15, "every started process to exit")
-    assert get(f"http://127.0.0.1:{port}/healthz")[0] == 0
+    assert get(f"http://127.0.0.1:{stack.port}/healthz")[0] == 0

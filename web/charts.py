@@ -45,6 +45,14 @@ BURNDOWN_STYLE = Style(
     **_STYLE | {"colors": (ACCENT, MUTED, BAD), "stroke_width": "2.5", "stroke_width_hover": "3"}
 )  # spent, projection, the budget line
 
+# A label's characters before pygal cuts it with "…" (the full text stays in the SVG as its <title>). Uncut, a
+# long project name or e-mail makes the axis labels wider than the chart, and pygal then wraps the axis title
+# into an ever-growing list of empty lines: the request never ends and memory grows without bound.
+LABEL_MAX_CHARS = 40
+# Bars and series drawn at most; the rest are summed as one "others" entry (the tables beside list them all).
+MAX_BARS = 15
+MAX_SERIES = len(SERIES_COLOURS)
+
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
@@ -63,8 +71,8 @@ def _config(**overrides) -> dict:
         "margin": 16,
         "legend_at_bottom": True,
         "legend_at_bottom_columns": 3,
-        "truncate_legend": -1,
-        "truncate_label": -1,
+        "truncate_legend": LABEL_MAX_CHARS,
+        "truncate_label": LABEL_MAX_CHARS,
         "show_minor_x_labels": True,
         "value_formatter": lambda value: _usd(value or 0),
         "no_data_text": "No spend in this range",
@@ -83,6 +91,11 @@ def _attribute(text: str) -> str:
     return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _cut(text: str) -> str:
+    """A label short enough for the chart, for the axes pygal does not cut itself (a horizontal chart's)."""
+    return text if len(text) <= LABEL_MAX_CHARS else text[: LABEL_MAX_CHARS - 1] + "…"
+
+
 def _floats(values) -> list[float | None]:
     return [None if value is None else float(value) for value in values]
 
@@ -95,6 +108,18 @@ def _day_labels(days: list[datetime.date]) -> tuple[list[str], list[str]]:
     return labels, major
 
 
+def _others_summed(items: list[tuple[str, object]], *, keep: int, others: str, add) -> list[tuple[str, object]]:
+    """The first `keep - 1` items and one more named `others` that sums the rest with `add`, when there are more
+    than `keep`."""
+    if len(items) <= keep:
+        return items
+    rest = items[keep - 1 :]
+    total = rest[0][1]
+    for _, value in rest[1:]:
+        total = add(total, value)
+    return items[: keep - 1] + [(f"{others} ({len(rest)})", total)]
+
+
 def stacked_daily_spend(*, days: list[datetime.date], series: dict[str, list[Decimal]]) -> str:
     """Spend per day, one stacked series per model."""
     labels, major = _day_labels(days)
@@ -102,7 +127,9 @@ def stacked_daily_spend(*, days: list[datetime.date], series: dict[str, list[Dec
         **_config(show_minor_x_labels=False, x_labels_major=major, y_title="USD", legend_at_bottom_columns=2)
     )
     chart.x_labels = labels
-    for name, values in series.items():
+    biggest_first = sorted(series.items(), key=lambda item: sum(item[1], Decimal(0)), reverse=True)
+    per_day_sum = lambda left, right: [a + b for a, b in zip(left, right, strict=True)]  # noqa: E731
+    for name, values in _others_summed(biggest_first, keep=MAX_SERIES, others="Other models", add=per_day_sum):
         chart.add(name, _floats(values))
     return _svg(chart, label="Spend per day, stacked by model")
 
@@ -131,10 +158,13 @@ def burndown(
 
 def horizontal_bars(*, rows: list[tuple[str, Decimal]], title: str) -> str:
     """One bar per row (a project, a person), biggest on top."""
+    rows = _others_summed(sorted(rows, key=lambda row: row[1], reverse=True), keep=MAX_BARS, others="Others",
+                          add=lambda left, right: left + right)  # fmt: skip
     chart = pygal.HorizontalBar(
         **_config(show_legend=False, width=640, height=max(160, 70 + 36 * len(rows)), x_title="USD")
     )
-    ordered = sorted(rows, key=lambda row: row[1])  # pygal draws the first label at the bottom
-    chart.x_labels = [name for name, _ in ordered]
-    chart.add(title, _floats(amount for _, amount in ordered))
+    ordered = rows[::-1]  # pygal draws the first label at the bottom
+    chart.x_labels = [_cut(name) for name, _ in ordered]
+    # The whole name stays in each bar's tooltip.
+    chart.add(title, [{"value": float(amount), "label": name} for name, amount in ordered])
     return _svg(chart, label=title)

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from assets import library
 from assets.models import ApprovalStage, Project, Prompt, PromptVersion, Seed
 from assets.services import project_get_default
+from config.serializers import InputSerializer
 from generation.models import BedrockModel
 from tenants.api.base import TenantScopedViewSet
 from tenants.api.idempotency import idempotent
@@ -124,7 +125,7 @@ class CatalogModelField(serializers.CharField):
         return model
 
 
-class ProjectInput(serializers.Serializer):
+class ProjectInput(InputSerializer):
     name = serializers.CharField(max_length=200)
     slug = serializers.CharField(max_length=60, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -136,7 +137,7 @@ class ProjectInput(serializers.Serializer):
     default_height = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
 
-class ApprovalStagesInput(serializers.Serializer):
+class ApprovalStagesInput(InputSerializer):
     stages = serializers.JSONField(help_text="[{name, role?, members?: [e-mail]}], in order; [] for the default.")
 
 
@@ -168,7 +169,7 @@ APPROVAL_STAGES = inline_serializer(
 )
 
 
-class PromptCreateInput(serializers.Serializer):
+class PromptCreateInput(InputSerializer):
     project = TenantProjectField(required=False, help_text="Default: the tenant's default project.")
     name = serializers.CharField(max_length=200)
     text = serializers.CharField(trim_whitespace=False)
@@ -176,20 +177,20 @@ class PromptCreateInput(serializers.Serializer):
     style = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
 
 
-class PromptReviseInput(serializers.Serializer):
+class PromptReviseInput(InputSerializer):
     text = serializers.CharField(required=False, trim_whitespace=False)
     negative_text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     style = serializers.CharField(required=False, allow_blank=True, max_length=64)
 
 
-class SeedCreateInput(serializers.Serializer):
+class SeedCreateInput(InputSerializer):
     project = TenantProjectField(required=False, help_text="Default: the tenant's default project.")
     value = serializers.IntegerField()
     label = serializers.CharField(max_length=200)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class SeedUpdateInput(serializers.Serializer):
+class SeedUpdateInput(InputSerializer):
     value = serializers.IntegerField(required=False)
     label = serializers.CharField(max_length=200, required=False)
     notes = serializers.CharField(required=False, allow_blank=True)

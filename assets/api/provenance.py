@@ -5,7 +5,7 @@ import uuid
 
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from assets.models import Asset, ProvenanceCheck
@@ -13,6 +13,8 @@ from assets.provenance.checks import NO_SUCH_ASSET, provenance_check_run
 from config.errors import ApplicationError
 from config.openapi import error_responses
 from config.pagination import CursorPage
+from config.parsers import JSONBodyParser
+from config.serializers import unknown_fields_check
 from generation.bedrock.specs import MAX_INPUT_IMAGE_BYTES
 from tenants.api.base import TenantScopedViewSet
 from tenants.api.idempotency import idempotent
@@ -85,7 +87,7 @@ class ProvenanceCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     serializer_class = ProvenanceCheckSerializer
     pagination_class = CursorPage
     cursor_ordering = ("-created_at", "pk")
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [JSONBodyParser, MultiPartParser]
     action_permissions = {"create": CanView}
 
     def safely_get_queryset(self, queryset):
@@ -121,6 +123,7 @@ class ProvenanceCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     def create(self, request, tenant_slug):
         if not hasattr(request.data, "get"):
             raise ApplicationError("invalid", "Send an object: a multipart form or JSON.")
+        unknown_fields_check(request.data, {"image", "asset"})
         asset_id = request.data.get("asset")
         asset = _asset_of(self.tenant, asset_id) if asset_id not in (None, "") else None
         check = provenance_check_run(tenant=self.tenant, actor=self.actor, data=_image_of(request), asset=asset)

@@ -15,6 +15,7 @@ from config.errors import ApplicationError
 from config.filters import UtcIsoDateTimeFilter
 from config.openapi import IDEMPOTENCY_CONFLICT, error_responses
 from config.pagination import CursorPage
+from config.serializers import unknown_fields_check
 from generation.api.jobs import JOB_IDEMPOTENCY_KEY, JobSerializer, idempotency_key, submission_response
 from generation.services import job_finalize
 from tenants.api.base import TenantScopedViewSet
@@ -138,11 +139,7 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
 
     def update(self, request, tenant_slug, pk, partial=False):
         """PATCH `{title?, tags?}`: name and tag an image."""
-        body = _json_object(request)
-        unknown = sorted(set(body) - {"title", "tags"})
-        if unknown:
-            message = "Only title and tags can be changed."
-            raise ApplicationError("invalid", f"{unknown[0]}: {message}", fields={name: [message] for name in unknown})
+        body = _json_object(request, known={"title", "tags"})
         asset = asset_update(tenant=self.tenant, asset=self.get_object(), actor=self.actor, title=body.get("title"),
                              tags=body.get("tags"))  # fmt: skip
         return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
@@ -172,7 +169,7 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
     @action(detail=True, methods=["post"])
     def finalize(self, request, tenant_slug, pk):
         """Re-render this draft at premium quality, optionally larger (`width`, `height`): a new job."""
-        body = _json_object(request)
+        body = _json_object(request, known={"width", "height"})
         submission = job_finalize(
             tenant=self.tenant, actor=self.actor, asset=self.get_object(), width=body.get("width"),
             height=body.get("height"), idempotency_key=idempotency_key(request),
@@ -181,7 +178,10 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
 
     def _move(self, request, move: str):
         asset = review.TRANSITIONS[move](
-            tenant=self.tenant, asset_id=self.get_object().pk, actor=self.actor, comment=_comment(request)
+            tenant=self.tenant,
+            asset_id=self.get_object().pk,
+            actor=self.actor,
+            comment=_comment(_json_object(request, known={"comment"})),
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=asset.pk)).data)
 
@@ -229,10 +229,10 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
     @action(detail=False, methods=["post"])
     def bulk(self, request, tenant_slug):
         """`{"ids": [...], "action": "approve", "comment"?}`: every asset moves, or none does."""
-        body = _json_object(request)
+        body = _json_object(request, known={"ids", "action", "comment"})
         moved = review.asset_bulk_transition(
             tenant=self.tenant, asset_ids=body.get("ids"), action=body.get("action"), actor=self.actor,
-            comment=_comment(request),
+            comment=_comment(body),
         )  # fmt: skip
         assets = {a.pk: a for a in self.get_queryset().filter(pk__in=[a.pk for a in moved])}
         return Response({"results": self.get_serializer([assets[a.pk] for a in moved], many=True).data})
@@ -258,14 +258,16 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         return queryset.select_related("reviewer", "reviewer_key").order_by("-at", "-id")
 
 
-def _json_object(request) -> dict:
+def _json_object(request, *, known: set[str]) -> dict:
+    """The JSON object sent (an empty body is one), holding only the `known` fields."""
     if not isinstance(request.data, dict):
         raise ApplicationError("invalid", "Send a JSON object.")
+    unknown_fields_check(request.data, known)
     return request.data
 
 
-def _comment(request) -> str:
-    comment = _json_object(request).get("comment", "")
+def _comment(body: dict) -> str:
+    comment = body.get("comment", "")
     if not isinstance(comment, str) or len(comment) > 5000:
         message = "A text of at most 5000 characters."
         raise ApplicationError("invalid", f"comment: {message}", fields={"comment": [message]})

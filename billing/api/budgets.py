@@ -9,15 +9,17 @@ from billing import services
 from billing.models import ALERT_THRESHOLD_RANGE, ALERT_THRESHOLDS_MAX, Budget
 from billing.money import parse_usd
 from billing.selectors import budget_status
-from tenants.api.base import TenantScopedViewSet
+from config.serializers import InputSerializer
+from tenants.api.base import PublicUuidLookup, TenantScopedViewSet
 from tenants.api.idempotency import idempotent
 from tenants.models import ApiKey
 
 
 class BudgetSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
     amount = serializers.DecimalField(source="amount_usd", max_digits=18, decimal_places=6)
     project = serializers.UUIDField(source="project_id", allow_null=True)
-    api_key = serializers.IntegerField(source="api_key_id", allow_null=True)
+    api_key = serializers.UUIDField(source="api_key.uuid", allow_null=True)
     month = serializers.SerializerMethodField()
 
     class Meta:
@@ -51,7 +53,7 @@ class UsdField(serializers.Field):
             raise serializers.ValidationError(str(error)) from None
 
 
-class BudgetInput(serializers.Serializer):
+class BudgetInput(InputSerializer):
     amount = UsdField()
     alert_thresholds = serializers.ListField(
         child=serializers.IntegerField(min_value=ALERT_THRESHOLD_RANGE[0], max_value=ALERT_THRESHOLD_RANGE[1]),
@@ -62,7 +64,7 @@ class BudgetInput(serializers.Serializer):
 
 class BudgetCreateInput(BudgetInput):
     project = serializers.UUIDField(required=False, allow_null=True)
-    api_key = serializers.IntegerField(required=False, allow_null=True)
+    api_key = serializers.UUIDField(required=False, allow_null=True)
 
     def validate(self, data):
         tenant = self.context["tenant"]
@@ -73,20 +75,20 @@ class BudgetCreateInput(BudgetInput):
             if data["project"] is None:
                 raise serializers.ValidationError({"project": "No such project."})
         if data.get("api_key"):
-            data["api_key"] = ApiKey.objects.for_tenant(tenant).filter(pk=data["api_key"]).first()
+            data["api_key"] = ApiKey.objects.for_tenant(tenant).filter(uuid=data["api_key"]).first()
             if data["api_key"] is None:
                 raise serializers.ValidationError({"api_key": "No such API key."})
         return data
 
 
-class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class BudgetViewSet(PublicUuidLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Reads for viewers; create, change and delete for admins (the base's default for writes)."""
 
     model = Budget
     serializer_class = BudgetSerializer
 
     def safely_get_queryset(self, queryset):
-        return queryset.select_related("tenant").order_by("pk")
+        return queryset.select_related("tenant", "api_key").order_by("pk")
 
     @extend_schema(request=BudgetCreateInput, responses={201: BudgetSerializer})
     @idempotent

@@ -26,6 +26,7 @@ from tenants.permissions import CanView
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
     amount = serializers.DecimalField(source="amount_usd", max_digits=18, decimal_places=6)
+    api_key = serializers.UUIDField(source="api_key.uuid", allow_null=True, read_only=True)
 
     class Meta:
         model = LedgerEntry
@@ -53,7 +54,7 @@ class LedgerViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     cursor_ordering = ("-created_at", "-id")
 
     def safely_get_queryset(self, queryset):
-        return queryset.order_by("-created_at", "-id")
+        return queryset.select_related("api_key").order_by("-created_at", "-id")
 
 
 def _amount(**kwargs) -> serializers.DecimalField:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import environ
 
+from config.database import sqlite_for_concurrent_writers
 from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -49,12 +50,17 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.parsers.RequestTextMiddleware",  # query and form text a database can store, or a 400
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.SignInPausedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# Every sign-in door (studio, admin, browsable API) authenticates through this one backend: it pauses guessing.
+AUTHENTICATION_BACKENDS = ["tenants.authentication.ThrottledModelBackend"]
 
 ROOT_URLCONF = "config.urls"
 # The studio's sign-in; the APIs answer 401 instead.
@@ -78,7 +84,8 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'atelier.sqlite3'}")}
+_database = env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'atelier.sqlite3'}")
+DATABASES = {"default": sqlite_for_concurrent_writers(_database)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -152,6 +159,12 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # JSON bounded in depth, with storable text (config/parsers.py); a view naming its parsers takes this one.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONBodyParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "config.openapi.AtelierAutoSchema",
     # Per API key, and per signed-in person (config/throttling.py reads the rates below at each request).
@@ -161,6 +174,16 @@ REST_FRAMEWORK = {
 # Requests each API key (and each signed-in person) may make, as "<count>/<sec|min|hour|day>"; above it 429.
 ATELIER_API_RATE_PER_KEY = env("ATELIER_API_RATE_PER_KEY", default="600/min")
 ATELIER_API_RATE_PER_USER = env("ATELIER_API_RATE_PER_USER", default="600/min")
+# Password guessing (config/throttling.py, tenants.authentication.ThrottledModelBackend): this many failed sign-ins
+# for one account, or from one address, within the window pause sign-in there for ATELIER_SIGN_IN_PAUSE_SECONDS
+# (429 at /accounts/login/, /admin/login/ and /api-auth/login/, the right password included). Counted in the cache.
+ATELIER_SIGN_IN_FAILURES_PER_ACCOUNT = env.int("ATELIER_SIGN_IN_FAILURES_PER_ACCOUNT", default=5)
+ATELIER_SIGN_IN_FAILURES_PER_ADDRESS = env.int("ATELIER_SIGN_IN_FAILURES_PER_ADDRESS", default=20)
+ATELIER_SIGN_IN_FAILURE_WINDOW_SECONDS = env.int("ATELIER_SIGN_IN_FAILURE_WINDOW_SECONDS", default=900)
+ATELIER_SIGN_IN_PAUSE_SECONDS = env.int("ATELIER_SIGN_IN_PAUSE_SECONDS", default=900)
+# Proxies in front of Atelier that append the caller's address to X-Forwarded-For (0: none; REMOTE_ADDR is the
+# caller). Behind one TLS proxy set 1, or every sign-in would count against the proxy's own address.
+ATELIER_TRUSTED_PROXY_COUNT = env.int("ATELIER_TRUSTED_PROXY_COUNT", default=0)
 # How long an Idempotency-Key's stored answer is replayed (hours); later the key may be used again.
 ATELIER_IDEMPOTENCY_KEY_TTL_HOURS = env.int("ATELIER_IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 

@@ -3,13 +3,13 @@
 import environ
 
 from .base import *
-from .base import REDIS_URL, env, logging_config
+from .base import REDIS_URL, env, logging_config, sqlite_for_concurrent_writers
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # required: no default secret in production
 DEBUG = False
 LOG_FORMAT = env("LOG_FORMAT", default="json")  # one JSON object per line for the log pipeline
 LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
-DATABASES = {"default": env.db("DATABASE_URL")}  # required
+DATABASES = {"default": sqlite_for_concurrent_writers(env.db("DATABASE_URL"))}  # required
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

@@ -129,6 +129,14 @@ SIZE_FIELDS = {"size", "width", "height"}
 NEGATION_PATTERN = re.compile(r"\b(" + "|".join(re.escape(w) for w in NEGATION_WORDS) + r")\b", re.IGNORECASE)
 
 
+def whole_number(value) -> int | None:
+    """An integer as a request gives it: a JSON integer, or digits as a form field sends them (not a bool, not a
+    float: 5.5 is no count of images, and neither is 5.0)."""
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class _Checker:
     """Collects every problem with a request, field by field."""
 
@@ -161,9 +169,8 @@ class _Checker:
         value = self.raw.get(name)
         if value in (None, ""):
             return default
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
+        value = whole_number(value)
+        if value is None:
             self.fail(name, "Must be a whole number.")
             return default
         if not low <= value <= high:

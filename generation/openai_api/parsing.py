@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from config.errors import ApplicationError
 from generation.bedrock.images import ImageProblem, read_image
+from generation.bedrock.request import whole_number
 from generation.bedrock.specs import STABILITY_ASPECT_SIZES, Task
 from generation.models import BedrockModel
 
@@ -121,16 +122,6 @@ def _truthy(value) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))
 
 
-def _integer(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value)
-    return None
-
-
 def image_call(*, endpoint: str, model: BedrockModel, fields: dict, files: dict[str, list[bytes]]) -> ImageCall:
     """The request in `fields` (JSON, or a form's text fields) and `files` (uploads by field name),
     for `model`, as an ImageCall; 400 naming every bad field."""
@@ -200,7 +191,7 @@ def _task(endpoint: str, raw: dict, names: dict, nested_task, problems: _Problem
 def _n(value, raw: dict, names: dict, problems: _Problems) -> None:
     if not _given(value):
         return
-    n = _integer(value)
+    n = whole_number(value)
     if n is None or not 1 <= n <= MAX_N:
         problems.add("n", f"Must be a whole number between 1 and {MAX_N}.")
         return
@@ -276,7 +267,7 @@ def _options(fields: dict, problems: _Problems) -> dict:
     options["output_format"] = output_format
     compression = fields.get("output_compression")
     if _given(compression):
-        value = _integer(compression)
+        value = whole_number(compression)
         if value is None or not 0 <= value <= 100:
             problems.add("output_compression", "Must be a whole number between 0 and 100.")
         elif output_format == "png":
@@ -300,7 +291,7 @@ def _options(fields: dict, problems: _Problems) -> dict:
 def _streaming(fields: dict, problems: _Problems) -> None:
     if _truthy(fields.get("stream")):
         problems.add("stream", "Streaming is not supported: the answer comes once the images are made.")
-    if _given(fields.get("partial_images")) and _integer(fields.get("partial_images")) != 0:
+    if _given(fields.get("partial_images")) and whole_number(fields.get("partial_images")) != 0:
         problems.add("partial_images", "Partial images are not supported.")
     if fields.get("moderation") not in (None, "", "auto"):
         problems.add("moderation", "Only auto: Bedrock's content filter cannot be turned down.")

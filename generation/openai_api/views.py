@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from assets import storage
 from config.errors import ApplicationError
+from config.parsers import BodyCheckedFirst, JSONBodyParser
 from generation.bedrock.specs import MAX_INPUT_IMAGE_BYTES
 from tenants.api.idempotency import idempotency_key
 from tenants.authentication import ApiKeyAuthentication
@@ -31,7 +32,7 @@ class KeyRole(BasePermission):
         return Role.at_least(getattr(request.auth, "role", None), view.minimum_role)
 
 
-class OpenAIView(APIView):
+class OpenAIView(BodyCheckedFirst, APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [KeyRole]
     renderer_classes = [JSONRenderer]
@@ -98,7 +99,7 @@ def _fields_and_files(request) -> tuple[dict, dict[str, list[bytes]]]:
 
 class ImagesView(OpenAIView):
     endpoint = parsing.GENERATIONS
-    parser_classes = [JSONParser]
+    parser_classes = [JSONBodyParser]
 
     def post(self, request):
         fields, files = _fields_and_files(request)
@@ -136,12 +137,12 @@ class ImagesView(OpenAIView):
 
 class ImageEditsView(ImagesView):
     endpoint = parsing.EDITS
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, JSONBodyParser]
 
 
 class ImageVariationsView(ImagesView):
     endpoint = parsing.VARIATIONS
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, JSONBodyParser]
 
 
 def _file_error(status: int, message: str, code: str) -> JsonResponse:

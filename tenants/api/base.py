@@ -5,20 +5,31 @@ from functools import cached_property
 
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework import permissions, viewsets
-from rest_framework.parsers import JSONParser
 
+from config.parsers import BodyCheckedFirst, JSONBodyParser
 from tenants.models import ApiKey, Tenant
 from tenants.permissions import CanAdminister, CanView, TenantRolePermission
 from tenants.selectors import tenant_access
 from tenants.services import Actor
 
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
-class TenantContextMixin:
+
+class PublicUuidLookup:
+    """For rows whose integer pk stays internal: the URL's `{pk}` (`{id}` in the schema) is the row's
+    `uuid`, the `id` its serializer shows, and anything else there (an integer) matches no route: 404."""
+
+    lookup_field = "uuid"
+    lookup_url_kwarg = "pk"
+    lookup_value_regex = UUID_PATTERN
+
+
+class TenantContextMixin(BodyCheckedFirst):
     """What every tenant-scoped view knows about its caller."""
 
     tenant_url_kwarg = "tenant_slug"
     # The tenant API speaks JSON (a view that takes uploads adds MultiPartParser); a form body is a 415.
-    parser_classes = [JSONParser]
+    parser_classes = [JSONBodyParser]
 
     @property
     def api_key(self) -> ApiKey | None:

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from config.serializers import InputSerializer
 from tenants.models import ApiKey, Membership, Role, Tenant
 
 
@@ -15,13 +16,14 @@ class TenantSerializer(serializers.ModelSerializer):
         return self.context.get("roles", {}).get(tenant.pk)
 
 
-class TenantUpdateSerializer(serializers.Serializer):
+class TenantUpdateSerializer(InputSerializer):
     name = serializers.CharField(max_length=200, required=False)
     four_eyes_approval = serializers.BooleanField(required=False)
     timezone = serializers.CharField(max_length=64, required=False)
 
 
 class MembershipSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
     name = serializers.SerializerMethodField()
 
@@ -34,16 +36,17 @@ class MembershipSerializer(serializers.ModelSerializer):
         return membership.user.get_full_name()
 
 
-class MembershipCreateSerializer(serializers.Serializer):
+class MembershipCreateSerializer(InputSerializer):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class MembershipUpdateSerializer(serializers.Serializer):
+class MembershipUpdateSerializer(InputSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
     created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None, allow_null=True)
     is_active = serializers.SerializerMethodField()
 
@@ -80,7 +83,7 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
         read_only_fields = fields
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(InputSerializer):
     name = serializers.CharField(max_length=100)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.CREATOR)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)

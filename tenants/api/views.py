@@ -9,7 +9,7 @@ from tenants import selectors, services
 from tenants.models import ApiKey, Membership
 from tenants.permissions import CanAdminister, CanView
 
-from .base import TenantContextMixin, TenantScopedViewSet
+from .base import PublicUuidLookup, TenantContextMixin, TenantScopedViewSet
 from .idempotency import idempotent
 from .serializers import (
     ApiKeyCreatedSerializer,
@@ -52,7 +52,7 @@ class TenantDetailView(TenantContextMixin, viewsets.ViewSet):
         return TenantSerializer(self.tenant, context={"roles": {self.tenant.pk: self.tenant_role}}).data
 
 
-class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class MembershipViewSet(PublicUuidLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """People of the tenant and their roles. Admins only."""
 
     model = Membership
@@ -87,7 +87,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class ApiKeyViewSet(PublicUuidLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """API keys of the tenant. The secret is in the create response only; DELETE revokes."""
 
     model = ApiKey

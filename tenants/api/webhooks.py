@@ -9,19 +9,21 @@ from rest_framework.response import Response
 
 from config.openapi import error_responses
 from config.pagination import CursorPage
+from config.serializers import InputSerializer
 from tenants import webhooks
 from tenants.models import WebhookDelivery, WebhookEndpoint
 from tenants.permissions import CanAdminister
 
-from .base import TenantScopedViewSet
+from .base import UUID_PATTERN, PublicUuidLookup, TenantScopedViewSet
 from .idempotency import idempotent
 
-DELIVERY_ID = r"(?P<delivery_id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+DELIVERY_ID = rf"(?P<delivery_id>{UUID_PATTERN})"
 DELIVERY_ID_PARAMETER = OpenApiParameter("delivery_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 INACTIVE = error_responses(409, descriptions={409: "`webhook_inactive`: activate the webhook first."})
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
     created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None, allow_null=True)
 
     class Meta:
@@ -41,7 +43,7 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
         read_only_fields = fields
 
 
-class WebhookEndpointUpdateInput(serializers.Serializer):
+class WebhookEndpointUpdateInput(InputSerializer):
     url = serializers.CharField(max_length=2000, required=False, help_text="http or https, to a public address.")
     events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEndpoint.Event.choices),
                                    allow_empty=False, required=False)  # fmt: skip
@@ -58,7 +60,7 @@ class WebhookEndpointCreateInput(WebhookEndpointUpdateInput):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
-    webhook = serializers.IntegerField(source="endpoint_id", read_only=True)
+    webhook = serializers.UUIDField(source="endpoint.uuid", read_only=True)
 
     class Meta:
         model = WebhookDelivery
@@ -74,7 +76,7 @@ class WebhookDeliveryFilter(serializers.Serializer):
     event = serializers.CharField(max_length=64, required=False)
 
 
-class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class WebhookViewSet(PublicUuidLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Admins only, reads included: a webhook's URL and deliveries say where the tenant's data goes."""
 
     model = WebhookEndpoint

@@ -124,13 +124,13 @@ def test_stages_approve_in_order_and_named_members_decide_theirs(tenant_a, peopl
     project = make_project(tenant_a)
     ApprovalStage.objects.create(project=project, position=1, name="Brand", role=Role.APPROVER)
     legal = ApprovalStage.objects.create(project=project, position=2, name="Legal", role=Role.ADMIN)
-    legal.members.add(people["creator"][0])  # a named member decides, whatever their role
+    legal.members.add(people["approver2"][0])  # a named approver decides, though the stage's role is admin
     asset = make_asset(tenant_a, job=make_job(tenant_a), index=0, project=project, created_by=people["creator"][0])
 
     move(people["creator"][1], asset, "submit")
     brand = move(people["approver"][1], asset, "approve")
-    not_named = move(people["approver2"][1], asset, "approve")
-    named = move(people["creator"][1], asset, "approve")
+    not_named = move(people["approver"][1], asset, "approve")
+    named = move(people["approver2"][1], asset, "approve")
 
     assert (brand.json()["status"], brand.json()["review_stage"]) == ("in_review", 1)
     assert not_named.status_code == 403 and "Legal" in not_named.json()["error"]["message"]

@@ -31,20 +31,20 @@ def test_admins_set_project_budgets_and_key_caps(tenant_a, admin_a, api_key, cli
     client = client_as(admin_a)
     spring = make_project(tenant_a)
     api_key(tenant_a)
-    key_id = tenant_a.api_keys.get().pk
+    key = tenant_a.api_keys.get()
 
     by_project = client.post("/api/v1/tenants/acme/budgets/", {"amount": "25.5", "project": str(spring.pk)},
                              format="json")  # fmt: skip
-    by_key = client.post("/api/v1/tenants/acme/budgets/", {"amount": "3", "api_key": key_id,
+    by_key = client.post("/api/v1/tenants/acme/budgets/", {"amount": "3", "api_key": str(key.uuid),
                                                             "alert_thresholds": [75, 100]}, format="json")  # fmt: skip
     changed = client.patch(f"/api/v1/tenants/acme/budgets/{by_project.json()['id']}/", {"amount": "30"}, format="json")
 
     assert (by_project.status_code, by_key.status_code, changed.status_code) == (201, 201, 200)
     assert Budget.objects.get(project=spring).amount_usd == Decimal("30")
-    assert Budget.objects.get(api_key_id=key_id).alert_thresholds == [75, 100]
+    assert Budget.objects.get(api_key=key).alert_thresholds == [75, 100]
     assert AuditEvent.objects.filter(verb__in=["budget.set", "budget.changed"], actor_user=admin_a).count() == 4
     assert client.delete(f"/api/v1/tenants/acme/budgets/{by_key.json()['id']}/").status_code == 204
-    assert not Budget.objects.filter(api_key_id=key_id).exists()
+    assert not Budget.objects.filter(api_key=key).exists()
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_bad_budget_input_names_the_field(tenant_a, admin_a, client_as, body, fi
 def test_only_admins_change_budgets(tenant_a, member, client_as, role):
     client = client_as(member(tenant_a, role))
     budget = Budget.objects.get(tenant=tenant_a)
-    url = f"/api/v1/tenants/acme/budgets/{budget.pk}/"
+    url = f"/api/v1/tenants/acme/budgets/{budget.uuid}/"
 
     assert client.patch(url, {"amount": "1e9"}, format="json").status_code == 403
     assert client.delete(url).status_code == 403

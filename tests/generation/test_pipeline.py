@@ -267,19 +267,23 @@ def test_a_redelivered_message_makes_no_second_call(api, pipeline):
     assert Asset.objects.filter(job_id=job["id"]).count() == 1
 
 
-def test_cancelling_a_job_keeps_nothing_and_is_final(api, pipeline):
+def test_cancelling_a_running_job_is_final_and_the_image_in_flight_is_kept_and_charged(api, pipeline):
     pipeline.emulator.configure(latency=[2.0, 2.0])
     job_id = submit(api, {"model": NOVA, "prompt": "a slow one", "width": 512, "height": 512}).json()["id"]
     wait_for(lambda: GenerationJob.objects.get(pk=job_id).status == Status.RUNNING, 30, "the job to start")
 
     cancelled = api.post(f"/api/v1/tenants/acme/jobs/{job_id}/cancel/")
     again = api.post(f"/api/v1/tenants/acme/jobs/{job_id}/cancel/")
-    time.sleep(3)  # Bedrock answers meanwhile
-
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert again.status_code == 409 and again.json()["error"]["code"] == "job_finished"
-    assert GenerationJob.objects.get(pk=job_id).status == Status.CANCELLED
-    assert Asset.objects.filter(job_id=job_id).count() == 0
+    assert cancelled.json()["cost"] == "0.000000"  # nothing made yet: all released
+
+    # Bedrock answers meanwhile: AWS bills that image, so it is stored and charged, and the job stays cancelled.
+    wait_for(lambda: api.get(f"/api/v1/tenants/acme/jobs/{job_id}/").json()["cost"] == "0.040000", 30, "the charge")
+    job = api.get(f"/api/v1/tenants/acme/jobs/{job_id}/").json()
+    assert (job["status"], job["images_returned"], len(job["assets"])) == ("cancelled", 1, 1)
+    assert ledger(job_id) == {"reserve": Decimal("0.04"), "release": Decimal("0.04"), "adjust": Decimal("0.04")}
+    assert pipeline.emulator.invocations() == 1
 
 
 def test_s3_down_for_a_while_the_job_retries_and_leaves_no_orphan(api, pipeline, tenant_a):

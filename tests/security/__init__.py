@@ -10,7 +10,9 @@
 - Hostile uploads at every door (bombs, polyglots, SVG/HTML as PNG, 6 MB, climbing names):
   test_uploads.py, with tests/generation/test_images.py for read_image itself.
 - Webhook SSRF (private, loopback, link-local and metadata addresses; DNS rebinding at delivery; no
-  redirects): tests/tenants/test_webhooks.py.
+  redirects): tests/tenants/test_webhooks.py; URLs read two ways (backslash, user info), private
+  addresses in IPv6 forms (NAT64, 6to4, IPv4-compatible, Teredo), odd IPv4 spellings, and connecting
+  only to the checked addresses: test_webhook_addresses.py.
 - Escaping of everything people type, on every studio page and in the cost charts: test_xss.py.
 - Production headers, cookies, CSP and `check --deploy`: test_production_settings.py, with
   tests/test_deployment.py."""

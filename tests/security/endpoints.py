@@ -1,9 +1,10 @@
 """Every tenant-scoped endpoint, for the cross-tenant matrix. A new endpoint joins by adding a
 line here; test_every_tenant_route_is_in_the_matrix fails until it does.
 
-`target(tenant)` makes an object of that tenant whose id fills `{id}`; `body` is what a real
-client would send; `own_status` is what the same call answers on the caller's own tenant, which
-proves that a 404 elsewhere is the wall and not a broken endpoint."""
+`target(tenant)` makes an object of that tenant whose public id (factories.public_id: the UUID
+the API shows) fills `{id}`; `body` is what a real client would send; `own_status` is what the
+same call answers on the caller's own tenant, which proves that a 404 elsewhere is the wall and
+not a broken endpoint."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ def a_webhook_delivery(tenant):
     from tenants.webhooks import webhook_endpoint_ping
 
     webhook = a_webhook(tenant)
-    return WebhookDeliveryPath(f"{webhook.pk}/deliveries/{webhook_endpoint_ping(endpoint=webhook, actor=None).pk}")
+    return WebhookDeliveryPath(f"{webhook.uuid}/deliveries/{webhook_endpoint_ping(endpoint=webhook, actor=None).pk}")
 
 
 A_JOB = {"model": "amazon.nova-canvas-v1:0", "prompt": "a lamp", "width": 512, "height": 512}

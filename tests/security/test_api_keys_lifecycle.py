@@ -91,7 +91,7 @@ def test_a_revoked_key_cannot_revoke_or_mint_keys(tenant_a, client_as, admin_a):
     client = client_as(key=secret)
 
     assert client.post("/api/v1/tenants/acme/api-keys/", {"name": "x", "role": "admin"}).status_code == 401
-    assert client.delete(f"/api/v1/tenants/acme/api-keys/{other.pk}/").status_code == 401
+    assert client.delete(f"/api/v1/tenants/acme/api-keys/{other.uuid}/").status_code == 401
     assert ApiKey.objects.filter(tenant=tenant_a).count() == 2
     other.refresh_from_db()
     assert other.revoked_at is None

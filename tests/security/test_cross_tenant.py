@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tenants.models import Role, Tenant
 
+from ..factories import public_id
 from .endpoints import ENDPOINTS
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def test_another_tenants_url_is_404_and_changes_nothing(endpoint, caller_of_a, t
     target_b = endpoint.target(tenant_b) if endpoint.target else None
     before = tenant_snapshot(tenant_b)
 
-    response = call(caller_of_a, endpoint, tenant_b.slug, target_b and target_b.pk)
+    response = call(caller_of_a, endpoint, tenant_b.slug, target_b and public_id(target_b))
 
     assert response.status_code == 404, response.content
     assert response.json()["error"]["code"] == "not_found"
@@ -53,7 +54,7 @@ def test_another_tenants_id_under_my_url_is_404_and_changes_nothing(endpoint, ca
     target_b = endpoint.target(tenant_b)
     before = tenant_snapshot(tenant_b)
 
-    response = call(caller_of_a, endpoint, tenant_a.slug, target_b.pk)
+    response = call(caller_of_a, endpoint, tenant_a.slug, public_id(target_b))
 
     assert response.status_code == 404, response.content
     assert tenant_snapshot(tenant_b) == before
@@ -63,7 +64,7 @@ def test_another_tenants_id_under_my_url_is_404_and_changes_nothing(endpoint, ca
 def test_the_same_call_on_my_own_tenant_works(endpoint, caller_of_a, tenant_a):
     target_a = endpoint.target(tenant_a) if endpoint.target else None
 
-    response = call(caller_of_a, endpoint, tenant_a.slug, target_a and target_a.pk)
+    response = call(caller_of_a, endpoint, tenant_a.slug, target_a and public_id(target_a))
 
     assert response.status_code == endpoint.own_status, response.content
 

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from ..factories import public_id
 from .pages import PAGES
 from .test_cross_tenant import tenant_snapshot
 
@@ -34,7 +35,7 @@ def test_another_tenants_page_is_404_and_changes_nothing(page, browser_of_a, ten
     target_b = page.target(tenant_b) if page.target else None
     before = tenant_snapshot(tenant_b)
 
-    assert_not_found_page(visit(browser_of_a, page, tenant_b.slug, target_b and target_b.pk))
+    assert_not_found_page(visit(browser_of_a, page, tenant_b.slug, target_b and public_id(target_b)))
     assert tenant_snapshot(tenant_b) == before
 
 
@@ -43,7 +44,7 @@ def test_another_tenants_id_under_my_url_is_404_and_changes_nothing(page, browse
     target_b = page.target(tenant_b)
     before = tenant_snapshot(tenant_b)
 
-    assert_not_found_page(visit(browser_of_a, page, tenant_a.slug, target_b.pk))
+    assert_not_found_page(visit(browser_of_a, page, tenant_a.slug, public_id(target_b)))
     assert tenant_snapshot(tenant_b) == before
 
 
@@ -51,14 +52,14 @@ def test_another_tenants_id_under_my_url_is_404_and_changes_nothing(page, browse
 def test_a_tenant_that_does_not_exist_looks_the_same(page, browser_of_a, tenant_a):
     target_a = page.target(tenant_a) if page.target else None
 
-    assert_not_found_page(visit(browser_of_a, page, "no-such-tenant", target_a and target_a.pk))
+    assert_not_found_page(visit(browser_of_a, page, "no-such-tenant", target_a and public_id(target_a)))
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.id)
 def test_the_same_page_on_my_own_tenant_works(page, browser_of_a, tenant_a):
     target_a = page.target(tenant_a) if page.target else None
 
-    response = visit(browser_of_a, page, tenant_a.slug, target_a and target_a.pk)
+    response = visit(browser_of_a, page, tenant_a.slug, target_a and public_id(target_a))
 
     assert response.status_code == page.own_status, response.content[:2000]
 
@@ -68,7 +69,7 @@ def test_signed_out_visitors_are_sent_to_sign_in_before_anything_else(page, tena
     target_b = page.target(tenant_b) if page.target else None
     before = tenant_snapshot(tenant_b)
 
-    response = visit(Client(), page, tenant_b.slug, target_b and target_b.pk)
+    response = visit(Client(), page, tenant_b.slug, target_b and public_id(target_b))
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")

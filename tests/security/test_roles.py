@@ -21,7 +21,7 @@ from django.urls import resolve
 from tenants.models import ApiKey, Role
 from tenants.permissions import TenantRolePermission
 
-from ..factories import make_api_key
+from ..factories import make_api_key, public_id
 from .endpoints import ENDPOINTS
 from .pages import PAGES
 from .test_cross_tenant import tenant_snapshot
@@ -85,7 +85,7 @@ def as_if_alone(run):
 
 def endpoint_path(endpoint, tenant) -> str:
     target = endpoint.target(tenant) if endpoint.target else None
-    return endpoint.path.format(slug=tenant.slug, id=target and target.pk)
+    return endpoint.path.format(slug=tenant.slug, id=target and public_id(target))
 
 
 def test_the_derivation_reads_the_views(tenant_a):

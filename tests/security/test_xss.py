@@ -23,7 +23,7 @@ from generation import services as generation
 from tenants.models import Role
 from tenants.webhooks import webhook_endpoint_create
 
-from ..factories import MembershipFactory, UserFactory, make_api_key, make_asset
+from ..factories import MembershipFactory, UserFactory, make_api_key, make_asset, public_id
 from .pages import PAGES
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +118,7 @@ def test_every_page_shows_typed_text_escaped(page, world, tenant_a):
     browser, objects = world
     target = objects[TARGET_OF[page.route]] if page.route in TARGET_OF else None
 
-    response = browser.get(page.path.format(slug=tenant_a.slug, id=target and target.pk), page.data)
+    response = browser.get(page.path.format(slug=tenant_a.slug, id=target and public_id(target)), page.data)
 
     assert response.status_code == page.own_status, response.content[:1000]
     if not response["Content-Type"].startswith("text/html"):  # a CSV or a zip: data for a file, never rendered

@@ -22,14 +22,14 @@ def test_a_created_key_shows_its_secret_once_and_stores_only_its_hash(tenant_a, 
     body = response.json()
     secret = body["secret"]
     assert secret.startswith(f"atl_{body['prefix']}_")
-    row = ApiKey.objects.get(pk=body["id"])
+    row = ApiKey.objects.get(uuid=body["id"])
     assert row.secret_sha256 == ApiKey.hash_secret(secret)
     assert secret not in str(ApiKey.objects.filter(pk=row.pk).values().first())
     assert row.created_by == admin_a and row.role == Role.VIEWER
     listed = client.get(keys_url(tenant_a)).json()["results"]
     assert [k["name"] for k in listed] == ["DAM sync"]
     assert "secret" not in listed[0]
-    assert client.get(keys_url(tenant_a, row.pk)).json().get("secret") is None
+    assert client.get(keys_url(tenant_a, row.uuid)).json().get("secret") is None
     # The secret works, with the role it was given.
     with_key = client_as(key=secret)
     assert with_key.get(f"/api/v1/tenants/{tenant_a.slug}/").json()["role"] == "viewer"
@@ -41,7 +41,7 @@ def test_revoking_a_key_stops_it_at_once_and_keeps_the_row(tenant_a, admin_a, ap
     row = ApiKey.objects.get()
     assert client_as(key=secret).get("/api/v1/tenants/").status_code == 200
 
-    response = client_as(admin_a).delete(keys_url(tenant_a, row.pk))
+    response = client_as(admin_a).delete(keys_url(tenant_a, row.uuid))
 
     assert response.status_code == 204
     row.refresh_from_db()
@@ -82,7 +82,7 @@ def test_only_admins_see_create_or_revoke_keys(tenant_a, member, api_key, client
     for client in (client_as(member(tenant_a, role)), client_as(key=api_key(tenant_a, role))):
         assert client.get(keys_url(tenant_a)).status_code == 403
         assert client.post(keys_url(tenant_a), {"name": "mine", "role": "admin"}).status_code == 403
-        assert client.delete(keys_url(tenant_a, row.pk)).status_code == 403
+        assert client.delete(keys_url(tenant_a, row.uuid)).status_code == 403
     row.refresh_from_db()
     assert row.revoked_at is None
     assert ApiKey.objects.filter(name="mine").count() == 0

@@ -65,7 +65,7 @@ def test_admin_changes_a_role_and_it_is_audited(tenant_a, admin_a, member, clien
     viewer = member(tenant_a, Role.VIEWER)
     membership = Membership.objects.get(user=viewer)
 
-    response = client_as(admin_a).patch(members_url(tenant_a, membership.pk), {"role": "approver"})
+    response = client_as(admin_a).patch(members_url(tenant_a, membership.uuid), {"role": "approver"})
 
     assert response.status_code == 200
     assert response.json()["role"] == "approver"
@@ -79,7 +79,7 @@ def test_admin_removes_a_member(tenant_a, admin_a, member, client_as):
     viewer = member(tenant_a, Role.VIEWER)
     membership = Membership.objects.get(user=viewer)
 
-    response = client_as(admin_a).delete(members_url(tenant_a, membership.pk))
+    response = client_as(admin_a).delete(members_url(tenant_a, membership.uuid))
 
     assert response.status_code == 204
     assert not Membership.objects.filter(pk=membership.pk).exists()
@@ -92,7 +92,7 @@ def test_the_last_admin_cannot_be_demoted_or_removed(tenant_a, admin_a, client_a
     membership = Membership.objects.get(user=admin_a)
     client = client_as(admin_a)
 
-    response = getattr(client, method)(members_url(tenant_a, membership.pk), {"role": "viewer"})
+    response = getattr(client, method)(members_url(tenant_a, membership.uuid), {"role": "viewer"})
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "last_admin"
@@ -104,7 +104,7 @@ def test_an_admin_can_step_down_when_another_admin_remains(tenant_a, admin_a, me
     member(tenant_a, Role.ADMIN)
     membership = Membership.objects.get(user=admin_a)
 
-    response = client_as(admin_a).patch(members_url(tenant_a, membership.pk), {"role": "viewer"})
+    response = client_as(admin_a).patch(members_url(tenant_a, membership.uuid), {"role": "viewer"})
 
     assert response.status_code == 200
     membership.refresh_from_db()
@@ -121,8 +121,8 @@ def test_only_admins_manage_members(tenant_a, admin_a, member, client_as, role):
     response = client.post(members_url(tenant_a), {"email": "sneaky@acme.test", "role": "admin"})
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
-    assert client.patch(members_url(tenant_a, admin_membership.pk), {"role": "viewer"}).status_code == 403
-    assert client.delete(members_url(tenant_a, admin_membership.pk)).status_code == 403
+    assert client.patch(members_url(tenant_a, admin_membership.uuid), {"role": "viewer"}).status_code == 403
+    assert client.delete(members_url(tenant_a, admin_membership.uuid)).status_code == 403
     assert not User.objects.filter(email="sneaky@acme.test").exists()
     admin_membership.refresh_from_db()
     assert admin_membership.role == Role.ADMIN

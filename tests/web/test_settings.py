@@ -88,7 +88,7 @@ def test_an_admin_changes_a_members_role(admin, tenant_a, member):
     sam = member(tenant_a, Role.VIEWER, email="sam@acme.test")
     membership = Membership.objects.get(user=sam)
 
-    response = admin.post(url(f"members/{membership.pk}/role/"), {"role": "approver"})
+    response = admin.post(url(f"members/{membership.uuid}/role/"), {"role": "approver"})
 
     assert response.status_code == 302
     membership.refresh_from_db()
@@ -100,10 +100,10 @@ def test_the_last_admin_cannot_be_demoted(signed_in, tenant_a):
     client, me = signed_in(Role.ADMIN)
     mine = Membership.objects.get(user=me)
 
-    response = client.post(url(f"members/{mine.pk}/role/"), {"role": "viewer"})
+    response = client.post(url(f"members/{mine.uuid}/role/"), {"role": "viewer"})
 
     assert response.status_code == 400
-    assert near(response.content.decode(), f'id="member-{mine.pk}"', "A tenant must keep at least one admin")
+    assert near(response.content.decode(), f'id="member-{mine.uuid}"', "A tenant must keep at least one admin")
     mine.refresh_from_db()
     assert mine.role == Role.ADMIN
 
@@ -112,7 +112,7 @@ def test_the_last_admin_cannot_be_removed(signed_in):
     client, me = signed_in(Role.ADMIN)
     mine = Membership.objects.get(user=me)
 
-    response = client.post(url(f"members/{mine.pk}/remove/"))
+    response = client.post(url(f"members/{mine.uuid}/remove/"))
 
     assert response.status_code == 400
     assert "The last admin cannot be demoted or removed" in response.content.decode()
@@ -124,7 +124,7 @@ def test_an_admin_who_steps_down_leaves_settings(signed_in, tenant_a, member):
     member(tenant_a, Role.ADMIN)
     mine = Membership.objects.get(user=me)
 
-    response = client.post(url(f"members/{mine.pk}/role/"), {"role": "creator"})
+    response = client.post(url(f"members/{mine.uuid}/role/"), {"role": "creator"})
 
     assert response.status_code == 302 and response["Location"] == "/t/acme/"
     mine.refresh_from_db()
@@ -140,7 +140,7 @@ def test_an_admin_adds_and_removes_a_member(admin, tenant_a):
     page = admin.get(url("members/")).content.decode()
     assert "new.person@acme.test" in page and 'data-confirm="Remove new.person@acme.test' in page
 
-    assert admin.post(url(f"members/{membership.pk}/remove/")).status_code == 302
+    assert admin.post(url(f"members/{membership.uuid}/remove/")).status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
 
 
@@ -196,7 +196,7 @@ def test_a_revoked_key_is_refused_by_the_api(admin, tenant_a):
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert api.get("/api/v1/tenants/acme/").status_code == 200
 
-    response = admin.post(url(f"keys/{key.pk}/revoke/"))
+    response = admin.post(url(f"keys/{key.uuid}/revoke/"))
 
     assert response.status_code == 302
     key.refresh_from_db()
@@ -245,18 +245,18 @@ def test_an_admin_sets_changes_and_removes_a_project_budget(admin, tenant_a):
     budget = Budget.objects.get(project=project)
     assert (budget.amount_usd, budget.alert_thresholds) == (Decimal("250"), [75, 90])
 
-    assert admin.post(url(f"budgets/{budget.pk}/"), {"amount": "300.5", "alert_thresholds": "100"}).status_code == 302
+    assert admin.post(url(f"budgets/{budget.uuid}/"), {"amount": "300.5", "alert_thresholds": "100"}).status_code == 302
     budget.refresh_from_db()
     assert (budget.amount_usd, budget.alert_thresholds) == (Decimal("300.5"), [100])
 
-    assert admin.post(url(f"budgets/{budget.pk}/delete/")).status_code == 302
+    assert admin.post(url(f"budgets/{budget.uuid}/delete/")).status_code == 302
     assert not Budget.objects.filter(project=project).exists()
 
 
 def test_an_api_key_gets_a_cap(admin, tenant_a):
     key, _ = make_api_key(tenant_a, name="Bulk job")
 
-    assert admin.post(url("budgets/"), {"scope": f"api_key:{key.pk}", "amount": "20"}).status_code == 302
+    assert admin.post(url("budgets/"), {"scope": f"api_key:{key.uuid}", "amount": "20"}).status_code == 302
     assert Budget.objects.get(api_key=key).amount_usd == Decimal("20")
 
 
@@ -281,10 +281,10 @@ def test_a_refused_budget_is_shown_beside_the_field(admin, tenant_a, form, field
 def test_a_negative_amount_on_an_existing_budget_is_shown_on_its_row(admin, tenant_a):
     budget = Budget.objects.get(tenant=tenant_a, project=None, api_key=None)
 
-    response = admin.post(url(f"budgets/{budget.pk}/"), {"amount": "-1", "alert_thresholds": "50"})
+    response = admin.post(url(f"budgets/{budget.uuid}/"), {"amount": "-1", "alert_thresholds": "50"})
 
     assert response.status_code == 400
-    assert near(response.content.decode(), f'id="amount-{budget.pk}"', "Give an amount in USD of 0 or more")
+    assert near(response.content.decode(), f'id="amount-{budget.uuid}"', "Give an amount in USD of 0 or more")
     budget.refresh_from_db()
     assert budget.amount_usd == Decimal("1000")
 
@@ -332,13 +332,13 @@ def test_a_webhook_is_edited_pinged_replayed_and_removed(admin, tenant_a):
     ).endpoint
 
     edited = admin.post(
-        url(f"webhooks/{endpoint.pk}/"), {"url": PUBLIC_URL, "events": ["asset.approved"], "active": "on"}
+        url(f"webhooks/{endpoint.uuid}/"), {"url": PUBLIC_URL, "events": ["asset.approved"], "active": "on"}
     )
     assert edited.status_code == 302
     endpoint.refresh_from_db()
     assert endpoint.events == ["asset.approved"]
 
-    assert admin.post(url(f"webhooks/{endpoint.pk}/ping/")).status_code == 302
+    assert admin.post(url(f"webhooks/{endpoint.uuid}/ping/")).status_code == 302
     ping = WebhookDelivery.objects.get(endpoint=endpoint)
     assert ping.event == "ping"
     page = admin.get(url("webhooks/")).content.decode()
@@ -348,7 +348,7 @@ def test_a_webhook_is_edited_pinged_replayed_and_removed(admin, tenant_a):
     replay = WebhookDelivery.objects.get(replay_of=ping)
     assert replay.event_id == ping.event_id
 
-    assert admin.post(url(f"webhooks/{endpoint.pk}/delete/")).status_code == 302
+    assert admin.post(url(f"webhooks/{endpoint.uuid}/delete/")).status_code == 302
     assert not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
 
 
@@ -358,10 +358,10 @@ def test_a_webhook_moved_to_a_private_address_is_refused_on_its_row(admin, tenan
         tenant=tenant_a, actor=None, url=PUBLIC_URL, events=["job.failed"]
     ).endpoint
 
-    response = admin.post(url(f"webhooks/{endpoint.pk}/"), {"url": "http://127.0.0.1/x", "events": ["job.failed"]})
+    response = admin.post(url(f"webhooks/{endpoint.uuid}/"), {"url": "http://127.0.0.1/x", "events": ["job.failed"]})
 
     assert response.status_code == 400
-    assert near(response.content.decode(), f'id="w-url-{endpoint.pk}"', "webhooks call public addresses")
+    assert near(response.content.decode(), f'id="w-url-{endpoint.uuid}"', "webhooks call public addresses")
     endpoint.refresh_from_db()
     assert (endpoint.url, endpoint.active) == (PUBLIC_URL, True)
 
@@ -371,8 +371,8 @@ def test_an_inactive_webhook_is_not_pinged(admin, tenant_a):
         tenant=tenant_a, actor=None, url=PUBLIC_URL, events=["job.failed"], active=False
     ).endpoint
 
-    response = admin.post(url(f"webhooks/{endpoint.pk}/ping/"))
+    response = admin.post(url(f"webhooks/{endpoint.uuid}/ping/"))
 
     assert response.status_code == 400
-    assert near(response.content.decode(), f'id="webhook-{endpoint.pk}"', "activate it first")
+    assert near(response.content.decode(), f'id="webhook-{endpoint.uuid}"', "activate it first")
     assert not WebhookDelivery.objects.exists()

@@ -715,7 +715,9 @@ class JobCancel(TenantPage):
         except ApplicationError as error:  # back to the job page, not to this post-only URL
             messages.error(request, error.message)
         else:
-            messages.success(request, "The job was cancelled; what was not made is released from the budget.")
+            messages.success(
+                request, "The job was cancelled: the images made are charged, the rest is released from the budget."
+            )
         return redirect("web:job", tenant_slug=self.tenant.slug, pk=job.pk)
 
 

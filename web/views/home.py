@@ -8,7 +8,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from assets.models import Asset
-from assets.review import approval_stages
+from assets.selectors import review_queue
 from billing.models import LedgerEntry
 from billing.selectors import budget_month, spend_report
 from generation.models import GenerationJob
@@ -38,29 +38,11 @@ def gauge_state(percent) -> str:
     return "near" if percent >= GAUGE_NEAR_PERCENT else ""
 
 
-def awaiting_decision(*, tenant, actor: AbstractBaseUser, role: str) -> tuple[list[Asset], int]:
-    """Assets in review whose current stage this person may decide (the oldest waiting first), and how many there
-    are; with four-eyes approval on, their own assets are someone else's to approve."""
-    stages_of: dict = {}
-    waiting, count = [], 0
-    in_review = (
-        Asset.objects.for_tenant(tenant)
-        .filter(status=Asset.Status.IN_REVIEW)
-        .select_related("project", "tenant")
-        .order_by("updated_at", "pk")[:REVIEW_SCANNED]
-    )
-    for asset in in_review:
-        if tenant.four_eyes_approval and asset.created_by_id == actor.pk:
-            continue
-        if asset.project_id not in stages_of:
-            stages_of[asset.project_id] = approval_stages(asset.project)
-        stages = stages_of[asset.project_id]
-        stage = stages[min(asset.review_stage or 0, len(stages) - 1)]
-        if stage.allows(role=role, actor=actor):
-            count += 1
-            if len(waiting) < REVIEW_SHOWN:
-                waiting.append(asset)
-    return waiting, count
+def awaiting_decision(*, tenant, actor: AbstractBaseUser) -> tuple[list[Asset], int]:
+    """The review queue's first assets (those this person may decide, the longest waiting first) and how many
+    there are, counted up to REVIEW_SCANNED."""
+    queue = review_queue(tenant=tenant, actor=actor)
+    return list(queue[:REVIEW_SHOWN]), queue[:REVIEW_SCANNED].count()
 
 
 class HomePage(TenantPage):
@@ -87,7 +69,7 @@ class HomePage(TenantPage):
 
         context["review_link"] = studio_path("review_queue", slug)
         if self.can(Role.APPROVER):
-            waiting, waiting_count = awaiting_decision(tenant=tenant, actor=self.actor, role=self.role)
+            waiting, waiting_count = awaiting_decision(tenant=tenant, actor=self.actor)
             context.update(review_mode="approver")
         elif self.can(Role.CREATOR):
             mine = (

@@ -129,7 +129,7 @@ class MemberAction(MembersPage):
     http_method_names = ["post"]
 
     def membership(self) -> Membership:
-        return get_object_or_404(selectors.membership_list(tenant=self.tenant), pk=self.kwargs["pk"])
+        return get_object_or_404(selectors.membership_list(tenant=self.tenant), uuid=self.kwargs["uuid"])
 
     def row_refused(self, membership: Membership, error: ApplicationError):
         problems = problems_of(error)
@@ -242,7 +242,7 @@ class KeyRevokeAction(KeysPage):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        api_key = get_object_or_404(ApiKey.objects.for_tenant(self.tenant), pk=self.kwargs["pk"])
+        api_key = get_object_or_404(ApiKey.objects.for_tenant(self.tenant), uuid=self.kwargs["uuid"])
         services.api_key_revoke(api_key=api_key, actor=self.actor)
         return self.done(f"API key {api_key.name} revoked: it no longer works.", "web:settings_keys")
 
@@ -319,7 +319,7 @@ class BudgetsPage(SettingsPage):
             if p.pk not in with_budget
         ]
         scopes += [
-            (f"api_key:{k.pk}", f"API key: {k.name} (atl_{k.prefix}_…)")
+            (f"api_key:{k.uuid}", f"API key: {k.name} (atl_{k.prefix}_…)")
             for k in selectors.api_key_list(tenant=tenant)
             if k.is_usable() and k.pk not in with_budget
         ]
@@ -342,8 +342,8 @@ class BudgetsPage(SettingsPage):
         kind, _, target = form["scope"].partition(":")
         if kind == "project":
             project = Project.objects.for_tenant(self.tenant).filter(pk=_uuid_or_none(target)).first()
-        elif kind == "api_key" and target.isdigit():
-            api_key = ApiKey.objects.for_tenant(self.tenant).filter(pk=int(target)).first()
+        elif kind == "api_key":
+            api_key = ApiKey.objects.for_tenant(self.tenant).filter(uuid=_uuid_or_none(target)).first()
         if kind != "tenant" and project is None and api_key is None:
             problems["scope"] = ["Choose what the budget is for."]
         if problems:
@@ -369,7 +369,7 @@ class BudgetAction(BudgetsPage):
     http_method_names = ["post"]
 
     def budget(self) -> Budget:
-        return get_object_or_404(Budget.objects.for_tenant(self.tenant), pk=self.kwargs["pk"])
+        return get_object_or_404(Budget.objects.for_tenant(self.tenant), uuid=self.kwargs["uuid"])
 
 
 class BudgetUpdateAction(BudgetAction):
@@ -452,7 +452,7 @@ class WebhookAction(WebhooksPage):
     http_method_names = ["post"]
 
     def endpoint(self) -> WebhookEndpoint:
-        return get_object_or_404(WebhookEndpoint.objects.for_tenant(self.tenant), pk=self.kwargs["pk"])
+        return get_object_or_404(WebhookEndpoint.objects.for_tenant(self.tenant), uuid=self.kwargs["uuid"])
 
     def done_or_row_error(self, endpoint, call, message):
         try:
@@ -506,17 +506,17 @@ class DeliveryReplayAction(WebhookAction):
 urlpatterns = [
     path("settings/", OverviewPage.as_view(), name="settings"),
     path("settings/members/", MembersPage.as_view(), name="settings_members"),
-    path("settings/members/<int:pk>/role/", MemberRoleAction.as_view(), name="settings_member_role"),
-    path("settings/members/<int:pk>/remove/", MemberRemoveAction.as_view(), name="settings_member_remove"),
+    path("settings/members/<uuid:uuid>/role/", MemberRoleAction.as_view(), name="settings_member_role"),
+    path("settings/members/<uuid:uuid>/remove/", MemberRemoveAction.as_view(), name="settings_member_remove"),
     path("settings/keys/", KeysPage.as_view(), name="settings_keys"),
-    path("settings/keys/<int:pk>/revoke/", KeyRevokeAction.as_view(), name="settings_key_revoke"),
+    path("settings/keys/<uuid:uuid>/revoke/", KeyRevokeAction.as_view(), name="settings_key_revoke"),
     path("settings/budgets/", BudgetsPage.as_view(), name="settings_budgets"),
-    path("settings/budgets/<int:pk>/", BudgetUpdateAction.as_view(), name="settings_budget"),
-    path("settings/budgets/<int:pk>/delete/", BudgetDeleteAction.as_view(), name="settings_budget_delete"),
+    path("settings/budgets/<uuid:uuid>/", BudgetUpdateAction.as_view(), name="settings_budget"),
+    path("settings/budgets/<uuid:uuid>/delete/", BudgetDeleteAction.as_view(), name="settings_budget_delete"),
     path("settings/webhooks/", WebhooksPage.as_view(), name="settings_webhooks"),
-    path("settings/webhooks/<int:pk>/", WebhookUpdateAction.as_view(), name="settings_webhook"),
-    path("settings/webhooks/<int:pk>/ping/", WebhookPingAction.as_view(), name="settings_webhook_ping"),
-    path("settings/webhooks/<int:pk>/delete/", WebhookDeleteAction.as_view(), name="settings_webhook_delete"),
+    path("settings/webhooks/<uuid:uuid>/", WebhookUpdateAction.as_view(), name="settings_webhook"),
+    path("settings/webhooks/<uuid:uuid>/ping/", WebhookPingAction.as_view(), name="settings_webhook_ping"),
+    path("settings/webhooks/<uuid:uuid>/delete/", WebhookDeleteAction.as_view(), name="settings_webhook_delete"),
     path(
         "settings/webhooks/deliveries/<uuid:pk>/replay/",
         DeliveryReplayAction.as_view(),

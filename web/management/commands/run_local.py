@@ -27,7 +27,7 @@ class Command(BaseCommand):
         python = sys.executable
         commands = {
             "emulator": [python, "-m", "generation.emulator", "--port", str(settings.ATELIER_EMULATOR_PORT)],
-            "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+            "web": [python, "manage.py", "run_local_web", f"{host}:{port}", "--noreload"],
             "worker": [python, "-m", "celery", "-A", "config.celery_app", "worker", "--loglevel=INFO", "--pool=solo"],
         }
         children: dict[str, subprocess.Popen] = {}
