@@ -48,10 +48,10 @@ def browser(user) -> Client:
 def remove(door: str, membership: Membership, by) -> None:
     slug = membership.tenant.slug
     if door == "rest":
-        response = browser(by).delete(f"/api/v1/tenants/{slug}/members/{membership.pk}/")
+        response = browser(by).delete(f"/api/v1/tenants/{slug}/members/{membership.uuid}/")
         assert response.status_code == 204
     elif door == "studio":
-        response = browser(by).post(f"/t/{slug}/settings/members/{membership.pk}/remove/")
+        response = browser(by).post(f"/t/{slug}/settings/members/{membership.uuid}/remove/")
         assert response.status_code == 302
     elif door == "admin":
         response = browser(by).post(reverse("admin:tenants_membership_delete", args=[membership.pk]), {"post": "yes"})
@@ -68,11 +68,11 @@ def remove(door: str, membership: Membership, by) -> None:
 def change_role(door: str, membership: Membership, role: str, by) -> None:
     slug = membership.tenant.slug
     if door == "rest":
-        url = f"/api/v1/tenants/{slug}/members/{membership.pk}/"
+        url = f"/api/v1/tenants/{slug}/members/{membership.uuid}/"
         response = browser(by).patch(url, {"role": role}, content_type="application/json")
         assert response.status_code == 200
     elif door == "studio":
-        response = browser(by).post(f"/t/{slug}/settings/members/{membership.pk}/role/", {"role": role})
+        response = browser(by).post(f"/t/{slug}/settings/members/{membership.uuid}/role/", {"role": role})
         assert response.status_code == 302
     elif door == "admin":
         response = browser(by).post(reverse("admin:tenants_membership_change", args=[membership.pk]), {"role": role})

@@ -14,6 +14,7 @@ from config.parsers import MAX_JSON_DEPTH, JSONBodyParser
 from generation.models import GenerationJob
 from tenants.models import Role
 
+from ..factories import public_id
 from .endpoints import A_JOB, ENDPOINTS
 from .test_cross_tenant import tenant_snapshot
 
@@ -76,7 +77,7 @@ def key_client(tenant_a, api_key, client_as):
 def path_of(endpoint, tenant) -> str:
     """The endpoint's path on the tenant, with a fresh object of it when the path names one."""
     target = endpoint.target(tenant) if endpoint.target else None
-    return endpoint.path.format(slug=tenant.slug, id=target and target.pk)
+    return endpoint.path.format(slug=tenant.slug, id=target and public_id(target))
 
 
 def with_text(body: dict, escaped: str) -> tuple[str, str]:
@@ -259,7 +260,7 @@ def test_a_budget_amount_out_of_bounds_is_a_400_naming_the_rule(admin_client, te
         response = admin_client.post("/api/v1/tenants/acme/budgets/", {"amount": amount, "project": str(project.pk)},
                                      format="json")  # fmt: skip
     else:
-        response = admin_client.patch(f"/api/v1/tenants/acme/budgets/{budget.pk}/", {"amount": amount}, format="json")
+        response = admin_client.patch(f"/api/v1/tenants/acme/budgets/{budget.uuid}/", {"amount": amount}, format="json")
 
     error = assert_refused(response, "amount", "")
     assert list(error["fields"]) == ["amount"]
@@ -272,9 +273,9 @@ def test_the_largest_budget_the_column_holds_is_taken(admin_client, tenant_a):
     budget = Budget.objects.get(tenant=tenant_a, project=None, api_key=None)
 
     response = admin_client.patch(
-        f"/api/v1/tenants/acme/budgets/{budget.pk}/", {"amount": "999999999999.999999"}, format="json"
+        f"/api/v1/tenants/acme/budgets/{budget.uuid}/", {"amount": "999999999999.999999"}, format="json"
     )
-    too_big = admin_client.patch(f"/api/v1/tenants/acme/budgets/{budget.pk}/", {"amount": "1e12"}, format="json")
+    too_big = admin_client.patch(f"/api/v1/tenants/acme/budgets/{budget.uuid}/", {"amount": "1e12"}, format="json")
 
     assert response.status_code == 200, response.content
     assert (
