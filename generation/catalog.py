@@ -10,7 +10,7 @@ from config.errors import ApplicationError
 from tenants.models import Tenant
 
 from .bedrock.request import ImageRequest, RequestInvalid, validate_request
-from .models import BedrockModel, TenantModelAccess
+from .models import BedrockModel, TenantAutoSuccessor, TenantModelAccess
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class ValidatedRequest:
     model: BedrockModel
     request: ImageRequest
     warnings: tuple[str, ...]
+    substituted_from: BedrockModel | None = None  # the end-of-life model named, when a successor runs instead
 
 
 def model_list_for_tenant(*, tenant: Tenant) -> QuerySet[BedrockModel]:
@@ -43,6 +44,29 @@ def model_get_for_tenant(*, tenant: Tenant, model_id: str) -> BedrockModel:
     return model
 
 
+def model_resolve_for_tenant(*, tenant: Tenant, model_id: str) -> tuple[BedrockModel, BedrockModel | None]:
+    """(the model a job runs on, the end-of-life model it replaces or None). A tenant that opted in
+    to automatic successors gets the successor of a model past end of life, if it may use it;
+    otherwise the same 400 as model_get_for_tenant."""
+    named = BedrockModel.objects.filter(model_id=model_id, enabled=True).first()
+    if named is None or named.lifecycle() != BedrockModel.Lifecycle.END_OF_LIFE:
+        return model_get_for_tenant(tenant=tenant, model_id=model_id), None
+    successor = _auto_successor(tenant, named)
+    if successor is None:
+        return model_get_for_tenant(tenant=tenant, model_id=model_id), None
+    return model_get_for_tenant(tenant=tenant, model_id=successor.model_id), named
+
+
+def _auto_successor(tenant: Tenant, retired: BedrockModel) -> BedrockModel | None:
+    """The tenant's rule for this model first, then its rule for every model; the rule's successor,
+    else the operator's successor for the model."""
+    rules = TenantAutoSuccessor.objects.for_tenant(tenant).select_related("successor")
+    rule = rules.filter(model=retired).first() or rules.filter(model__isnull=True).first()
+    if rule is None:
+        return None
+    return rule.successor or retired.successor
+
+
 def model_warnings(model: BedrockModel) -> list[str]:
     if model.lifecycle() != BedrockModel.Lifecycle.LEGACY:
         return []
@@ -53,12 +77,25 @@ def model_warnings(model: BedrockModel) -> list[str]:
 
 def request_validate(*, tenant: Tenant, model_id: str, raw: dict) -> ValidatedRequest:
     """What a person asked for → a request Bedrock will accept, or HTTP 400 naming each bad field."""
-    model = model_get_for_tenant(tenant=tenant, model_id=model_id)
+    model, substituted_from = model_resolve_for_tenant(tenant=tenant, model_id=model_id)
     try:
         request = validate_request(model.spec(), raw)
     except RequestInvalid as invalid:
         raise ApplicationError("invalid_request", str(invalid), fields=invalid.fields) from None
-    return ValidatedRequest(model=model, request=request, warnings=(*model_warnings(model), *request.warnings))
+    substitution = (
+        [
+            f"{substituted_from.model_id} reached end of life on {substituted_from.end_of_life_on:%Y-%m-%d}; "
+            f"this job runs on {model.model_id}, the tenant's automatic successor."
+        ]
+        if substituted_from
+        else []
+    )
+    return ValidatedRequest(
+        model=model,
+        request=request,
+        warnings=(*substitution, *model_warnings(model), *request.warnings),
+        substituted_from=substituted_from,
+    )
 
 
 def _model_error(message: str) -> ApplicationError:

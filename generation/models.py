@@ -47,6 +47,13 @@ class BedrockModel(models.Model):
     legacy_since = models.DateField(null=True, blank=True)
     end_of_life_on = models.DateField(null=True, blank=True)
     successor = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # What Bedrock's ListFoundationModels last said (generation/lifecycle.py's catalog_sync writes these).
+    bedrock_status = models.CharField(max_length=16, blank=True, help_text="ACTIVE or LEGACY, as Bedrock says.")
+    inference_types = models.JSONField(default=list, blank=True, help_text="ON_DEMAND, INFERENCE_PROFILE, …")
+    inference_profiles = models.JSONField(
+        default=dict, blank=True, help_text="Region → the system inference profile ids (us., eu., global.) for it."
+    )
+    bedrock_seen_at = models.DateTimeField(null=True, blank=True, help_text="When a sync last found it in Bedrock.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -89,6 +96,51 @@ class TenantModelAccess(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.tenant} may use {self.model}"
+
+
+class TenantAutoSuccessor(TenantOwned):
+    """A tenant's opt-in: a job naming a model past end of life runs on a successor instead of
+    answering 400. `model` empty: every model; `successor` empty: the model's own successor."""
+
+    model = models.ForeignKey(
+        BedrockModel, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text="The retired model this applies to; empty for every model.",
+    )  # fmt: skip
+    successor = models.ForeignKey(
+        BedrockModel, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text="The model to use instead; empty for the retired model's own successor.",
+    )  # fmt: skip
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "model"], name="tenant_auto_successor_unique"),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=models.Q(model__isnull=True), name="tenant_auto_successor_one_default"
+            ),
+        ]
+        verbose_name = "tenant automatic successor"
+
+    def __str__(self) -> str:
+        return f"{self.tenant}: {self.model or 'any retired model'} → {self.successor or 'its successor'}"
+
+
+class UnsupportedBedrockModel(models.Model):
+    """An image model Bedrock lists that Atelier has no spec for: shown to operators, never offered."""
+
+    model_id = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    provider = models.CharField(max_length=100, blank=True)
+    bedrock_status = models.CharField(max_length=16, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["model_id"]
+        verbose_name = "Bedrock model known, not supported"
+        verbose_name_plural = "Bedrock models known, not supported"
+
+    def __str__(self) -> str:
+        return self.model_id
 
 
 class GenerationJob(TenantOwned):
@@ -157,6 +209,10 @@ class GenerationJob(TenantOwned):
         "assets.PromptVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
     )
     saved_seed = models.ForeignKey("assets.Seed", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    substituted_from = models.ForeignKey(
+        BedrockModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The end-of-life model the request named; the tenant's automatic successor ran instead.",
+    )  # fmt: skip
     finalizes = models.ForeignKey(
         "assets.Asset", null=True, blank=True, on_delete=models.PROTECT, related_name="finals",
         help_text="The draft this job re-renders at premium quality; its image becomes the draft's child.",

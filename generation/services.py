@@ -120,7 +120,7 @@ def job_submit(
             job, to_run = _create_job(
                 tenant=tenant, actor=actor, project=project, model=validated.model, request=request, total=total,
                 fingerprint=fingerprint, inputs=inputs, idempotency_key=idempotency_key, request_sha256=request_sha256,
-                warnings=validated.warnings,
+                warnings=validated.warnings, substituted_from=validated.substituted_from,
                 quote=quote, tags=tags, finalizes=finalizes, prompt_version=prompt_version, saved_seed=saved_seed,
             )  # fmt: skip
             audit_event_record(
@@ -478,6 +478,7 @@ def _create_job(
     finalizes=None,
     prompt_version=None,
     saved_seed=None,
+    substituted_from=None,
 ) -> tuple[GenerationJob, list[GenerationJob]]:
     """The job, and the jobs that call Bedrock: itself, or a batch's children."""
     width, height = request.output_size
@@ -485,7 +486,7 @@ def _create_job(
         "tenant": tenant, "project": project, "model": model, "task_type": request.task.value,
         "quality": request.quality or "", "width": width, "height": height,
         "unit_price_usd": quote.unit_price, "price": quote.price, "tags": tags, **_requester(actor),
-        "prompt_version": prompt_version, "saved_seed": saved_seed,
+        "prompt_version": prompt_version, "saved_seed": saved_seed, "substituted_from": substituted_from,
     }  # fmt: skip
     parent = GenerationJob.objects.create(
         **common,

@@ -194,3 +194,12 @@ def requeue_stalled_jobs(older_than_seconds: float | None = None) -> list[str]:
     if jobs:
         logger.warning("requeued %d job(s) whose message was lost: %s", len(jobs), ", ".join(jobs))
     return jobs
+
+
+@shared_task(name="generation.catalog_sync", queue="batch")
+def catalog_sync() -> dict:
+    """Beat runs this daily: the catalog takes Bedrock's lifecycle, inference types and profiles."""
+    from .lifecycle import catalog_sync as sync
+
+    report = sync()
+    return {"changed": sorted(report.changed), "unsupported": [row.model_id for row in report.unsupported]}

@@ -256,6 +256,8 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
 ATELIER_REQUEUE_STALLED_AFTER_SECONDS = env.int("ATELIER_REQUEUE_STALLED_AFTER_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-jobs": {"task": "generation.requeue_stalled_jobs", "schedule": 60.0},
+    # The catalog follows Bedrock's lifecycle (Legacy, end of life) and inference profiles: generation/lifecycle.py.
+    "catalog-sync": {"task": "generation.catalog_sync", "schedule": 24 * 60 * 60.0},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("ATELIER_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60),

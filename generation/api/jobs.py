@@ -112,6 +112,10 @@ class JobRequestSerializer(serializers.Serializer):
 
 class JobSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.model_id")
+    substituted_from = serializers.CharField(
+        source="substituted_from.model_id", default=None, allow_null=True,
+        help_text="The end-of-life model the request named, when the tenant's automatic successor ran instead.",
+    )  # fmt: skip
     project = serializers.UUIDField(source="project_id")
     prompt = serializers.SerializerMethodField()
     unit_price = serializers.DecimalField(
@@ -126,8 +130,8 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = GenerationJob
         fields = [
-            "id", "status", "model", "task_type", "prompt", "n", "seed", "quality", "width", "height", "project",
-            "unit_price", "cost", "tags",
+            "id", "status", "model", "substituted_from", "task_type", "prompt", "n", "seed", "quality", "width",
+            "height", "project", "unit_price", "cost", "tags",
             "params", "attempts", "error", "images_requested", "images_returned", "images_filtered",
             "bedrock_request_ids", "warnings", "deduplicated_from", "parent", "finalizes", "prompt_version",
             "saved_seed", "progress", "children",

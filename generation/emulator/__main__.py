@@ -1,16 +1,25 @@
-"""python -m generation.emulator --port 8900 [--throttle-rate 0.2 --error-rate 0.05 --latency 0.1-0.5 ...]"""
+"""python -m generation.emulator --port 8900 [--throttle-rate 0.2 --error-rate 0.05 --latency 0.1-0.5
+--lifecycle amazon.titan-image-generator-v2:0=LEGACY:2026-06-30 ...]"""
 
 import argparse
 import logging
 import signal
 import sys
 
-from .server import EmulatorConfig, make_server
+from .server import EmulatorConfig, ModelLifecycle, make_server
 
 
 def _latency(text: str) -> tuple[float, float]:
     low, _, high = text.partition("-")
     return float(low), float(high or low)
+
+
+def _lifecycle(text: str) -> tuple[str, ModelLifecycle]:
+    model_id, _, lifecycle = text.partition("=")
+    try:
+        return model_id, ModelLifecycle.parse(lifecycle)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=_latency, default=(0.0, 0.0), help="seconds, e.g. 0.2 or 0.1-0.5")
     parser.add_argument("--blocked-word", default="forbidden", help="prompts containing it get images withheld")
     parser.add_argument("--seed", type=int, default=None, help="repeatable random faults")
+    parser.add_argument(
+        "--lifecycle", type=_lifecycle, action="append", default=[],
+        help="MODEL=ACTIVE|LEGACY[:[LEGACY_DATE:]END_OF_LIFE_DATE] as ListFoundationModels reports it; "
+        "past end of life InvokeModel refuses the model (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="emulator: %(message)s")
@@ -34,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         latency=args.latency,
         blocked_word=args.blocked_word,
         seed=args.seed,
+        lifecycles=dict(args.lifecycle),
     )
     server = make_server(args.host, args.port, config)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -6,6 +6,7 @@ emulator refuses exactly what Atelier would; errors go out the way Bedrock sends
 import base64
 import collections
 import dataclasses
+import datetime
 import json
 import logging
 import math
@@ -16,12 +17,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from generation.bedrock import bodies
 from generation.bedrock.request import RequestInvalid, validate_request
 from generation.bedrock.result import BodyInvalid
-from generation.bedrock.specs import Family, Task, spec_for_invoked_id
+from generation.bedrock.specs import SPECS, Family, Task, spec_for_invoked_id
 
 from .render import render
 
@@ -46,6 +47,54 @@ FAULTS = {
 FILTER_MESSAGE = "This request has been blocked by our content filters."
 STABILITY_FILTER_REASON = "Filter reason: output image"
 INVOKE_PATH = re.compile(r"^/model/(?P<model_id>[^/]+)/invoke$")
+# Bedrock's answer to InvokeModel on a model past its end of life.
+END_OF_LIFE_ERROR = (
+    404,
+    "ResourceNotFoundException",
+    "This model version has reached the end of its life. Please refer to the AWS documentation for more details.",
+)
+# Image models Bedrock lists that Atelier has no spec for: the catalog sync reports them to operators.
+UNSUPPORTED_MODELS = {
+    "stability.sd3-large-v1:0": ("Stable Diffusion 3 Large", "Stability AI"),
+    "stability.stable-image-remove-background-v1:0": ("Stable Image Remove Background", "Stability AI"),
+}
+PROFILE_PREFIXES = ("us", "eu", "global")  # system-defined cross-region inference profiles the emulator lists
+
+
+@dataclass
+class ModelLifecycle:
+    """One model's `modelLifecycle` as ListFoundationModels reports it; times are epoch seconds."""
+
+    status: str = "ACTIVE"  # ACTIVE | LEGACY
+    legacy_time: float | None = None
+    end_of_life_time: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "ModelLifecycle":
+        """`LEGACY`, `LEGACY:2026-06-30` (end of life) or `LEGACY:2026-01-01:2026-06-30` (legacy since, end of life)."""
+        status, *dates = text.split(":")
+        if status not in ("ACTIVE", "LEGACY") or len(dates) > 2:
+            raise ValueError(f"Lifecycle {text!r}: use ACTIVE or LEGACY[:[LEGACY_DATE:]END_OF_LIFE_DATE].")
+        times = [_epoch(day) for day in dates]
+        legacy, end = (None, times[0]) if len(times) == 1 else (times + [None, None])[:2]
+        if status == "LEGACY" and legacy is None:
+            legacy = time.time()
+        return cls(status=status, legacy_time=legacy, end_of_life_time=end)
+
+    def as_wire(self) -> dict:
+        wire = {"status": self.status}
+        if self.legacy_time is not None:
+            wire["legacyTime"] = self.legacy_time
+        if self.end_of_life_time is not None:
+            wire["endOfLifeTime"] = self.end_of_life_time
+        return wire
+
+    def ended(self) -> bool:
+        return self.end_of_life_time is not None and self.end_of_life_time <= time.time()
+
+
+def _epoch(day: str) -> float:
+    return datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC).timestamp()
 
 
 @dataclass
@@ -57,10 +106,11 @@ class EmulatorConfig:
     blocked_word: str = "forbidden"  # a prompt containing it has images withheld
     seed: int | None = None  # makes the random faults repeatable
     fault: str | None = None  # every call fails this way (a name from FAULTS) until changed
+    lifecycles: dict = dataclasses.field(default_factory=dict)  # model id → ModelLifecycle; absent: ACTIVE
 
     def update(self, changes: dict) -> None:
         for name, value in changes.items():
-            if name not in self.__dataclass_fields__ or name == "seed":
+            if name not in self.__dataclass_fields__ or name in ("seed", "lifecycles"):
                 raise ValueError(f"Unknown setting {name!r}.")
             if name == "fault" and value is not None and value not in FAULTS:
                 raise ValueError(f"Unknown fault {value!r}; use one of {', '.join(FAULTS)}.")
@@ -78,7 +128,7 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig):
         self.config = config
-        self._initial = dataclasses.replace(config)
+        self._initial = dataclasses.replace(config, lifecycles=dict(config.lifecycles))
         self._random = random.Random(config.seed)  # noqa: S311 — fault injection, not security
         self._lock = threading.Lock()
         self.invocations = 0  # every InvokeModel call received, answered or failed: tests count retries
@@ -86,7 +136,7 @@ class Emulator:
 
     def reset(self) -> None:
         with self._lock:
-            self.config = dataclasses.replace(self._initial)
+            self.config = dataclasses.replace(self._initial, lifecycles=dict(self._initial.lifecycles))
             self.invocations = 0
             self.calls.clear()
 
@@ -124,6 +174,8 @@ class Emulator:
         spec = spec_for_invoked_id(model_id)
         if spec is None:
             raise BedrockError(400, "ValidationException", "The provided model identifier is invalid.")
+        if self.lifecycle(spec.model_id).ended():
+            raise BedrockError(*END_OF_LIFE_ERROR)
         try:
             body = json.loads(raw_body)
         except ValueError:
@@ -153,6 +205,63 @@ class Emulator:
             response["error"] = FILTER_MESSAGE
         return response
 
+    def lifecycle(self, model_id: str) -> ModelLifecycle:
+        return self.config.lifecycles.get(model_id) or ModelLifecycle()
+
+    def set_lifecycles(self, changes: dict[str, str]) -> None:
+        """{model id: "LEGACY:2026-06-30", …}: the switch that moves a model to Legacy or past end of life."""
+        parsed = {model_id: ModelLifecycle.parse(text) for model_id, text in changes.items()}
+        unknown = set(parsed) - set(SPECS) - set(UNSUPPORTED_MODELS)
+        if unknown:
+            raise ValueError(f"Unknown model {sorted(unknown)[0]!r}.")
+        with self._lock:
+            self.config.lifecycles.update(parsed)
+
+    def foundation_models(self, output_modality: str | None) -> dict:
+        """ListFoundationModels' answer: every image model, Atelier's and the unsupported ones."""
+        # Shape from botocore's bedrock service model (2023-04-20), operation ListFoundationModels:
+        # GET /foundation-models → modelSummaries[] of FoundationModelSummary; modelLifecycle carries
+        # status and the legacyTime / endOfLifeTime timestamps.
+        # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_ListFoundationModels.html
+        if output_modality not in (None, "IMAGE"):
+            return {"modelSummaries": []}
+        listed = {model_id: (spec.name, _provider(model_id)) for model_id, spec in SPECS.items()} | UNSUPPORTED_MODELS
+        return {
+            "modelSummaries": [
+                {
+                    "modelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{model_id}",
+                    "modelId": model_id,
+                    "modelName": name,
+                    "providerName": provider,
+                    "inputModalities": ["TEXT", "IMAGE"],
+                    "outputModalities": ["IMAGE"],
+                    "responseStreamingSupported": False,
+                    "customizationsSupported": [],
+                    "inferenceTypesSupported": ["ON_DEMAND", "INFERENCE_PROFILE"],
+                    "modelLifecycle": self.lifecycle(model_id).as_wire(),
+                }
+                for model_id, (name, provider) in listed.items()
+            ]
+        }
+
+    def inference_profiles(self) -> dict:
+        """ListInferenceProfiles' answer (GET /inference-profiles): a us., eu. and global. system
+        profile per model, each naming the foundation model it routes to."""
+        return {
+            "inferenceProfileSummaries": [
+                {
+                    "inferenceProfileName": f"{prefix.upper()} {spec.name}",
+                    "inferenceProfileId": f"{prefix}.{model_id}",
+                    "inferenceProfileArn": f"arn:aws:bedrock:us-east-1::inference-profile/{prefix}.{model_id}",
+                    "models": [{"modelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{model_id}"}],
+                    "status": "ACTIVE",
+                    "type": "SYSTEM_DEFINED",
+                }
+                for model_id, spec in SPECS.items()
+                for prefix in PROFILE_PREFIXES
+            ]
+        }
+
     def _withheld(self, request, headers) -> int:
         requested = 1 if request.family is Family.STABILITY else request.n
         if headers.get(FILTER_HEADER):
@@ -179,6 +288,10 @@ class Emulator:
         return {}
 
 
+def _provider(model_id: str) -> str:
+    return {"amazon": "Amazon", "stability": "Stability AI"}.get(model_id.split(".", 1)[0], model_id.split(".", 1)[0])
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -189,18 +302,33 @@ class Handler(BaseHTTPRequestHandler):
     emulator: Emulator  # set by make_server
 
     def do_GET(self):
-        if self.path == "/health":
+        path, query = urlsplit(self.path).path, parse_qs(urlsplit(self.path).query)
+        if path == "/foundation-models":
+            self._send(200, self.emulator.foundation_models((query.get("byOutputModality") or [None])[0]))
+        elif path == "/inference-profiles":
+            self._send(200, self.emulator.inference_profiles())
+        elif self.path == "/emulator/lifecycle":
+            self._send(200, self._lifecycles())
+        elif self.path == "/health":
             self._send(200, {"status": "ok", "emulator": True, "invocations": self.emulator.invocations})
         elif self.path == "/emulator/calls":
             self._send(200, {"calls": list(self.emulator.calls)})
         elif self.path == "/emulator/config":
-            self._send(200, dataclasses.asdict(self.emulator.config))
+            self._send(200, self._config())
         else:
             self._send(404, {"message": "Not found"}, error_type="UnknownOperationException")
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length)
+        if self.path == "/emulator/lifecycle":
+            try:
+                self.emulator.set_lifecycles(json.loads(raw_body or b"{}"))
+            except (ValueError, TypeError, AttributeError) as error:
+                self._send(400, {"message": str(error)}, error_type="ValidationException")
+                return
+            self._send(200, self._lifecycles())
+            return
         if self.path in ("/emulator/config", "/emulator/reset"):
             self._control(self.path, raw_body)
             return
@@ -225,6 +353,9 @@ class Handler(BaseHTTPRequestHandler):
         latency_ms = int((time.monotonic() - started) * 1000)
         self._send(200, payload, extra_headers={"X-Amzn-Bedrock-Invocation-Latency": str(latency_ms)})
 
+    def _lifecycles(self) -> dict:
+        return {model_id: lifecycle.as_wire() for model_id, lifecycle in self.emulator.config.lifecycles.items()}
+
     def _control(self, path: str, raw_body: bytes) -> None:
         """Test hooks: change the fault settings of a running emulator, or reset it."""
         if path == "/emulator/reset":
@@ -235,7 +366,10 @@ class Handler(BaseHTTPRequestHandler):
             except (ValueError, TypeError) as error:
                 self._send(400, {"message": str(error)}, error_type="ValidationException")
                 return
-        self._send(200, dataclasses.asdict(self.emulator.config))
+        self._send(200, self._config())
+
+    def _config(self) -> dict:
+        return {name: value for name, value in dataclasses.asdict(self.emulator.config).items() if name != "lifecycles"}
 
     def _send(self, status: int, payload: dict, *, error_type: str | None = None, extra_headers=None):
         data = json.dumps(payload).encode()

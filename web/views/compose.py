@@ -34,7 +34,7 @@ from generation.bedrock.specs import (
     STABILITY_ASPECT_SIZES,
     Task,
 )
-from generation.catalog import model_list_for_tenant
+from generation.catalog import model_list_for_tenant, model_warnings
 from generation.models import BedrockModel, GenerationJob
 from tenants.models import Role
 
@@ -353,7 +353,8 @@ def model_catalog(tenant, models: dict[str, BedrockModel]) -> list[dict]:
                 "default_size": list(_default_size(model)), "output_formats": list(model.output_formats),
                 "supports_cfg_scale": model.supports_cfg_scale, "prompt_max_chars": model.prompt_max_chars,
                 "max_images_per_call": model.max_images_per_call, "legacy": model.lifecycle() == "legacy",
-                "price_rows": prices, "lacks": sorted(_fields_the_model_lacks(model)),
+                "lifecycle_warnings": model_warnings(model), "price_rows": prices,
+                "lacks": sorted(_fields_the_model_lacks(model)),
             }
         )  # fmt: skip
     return catalog
