@@ -196,7 +196,7 @@ def requeue_stalled_jobs(older_than_seconds: float | None = None) -> list[str]:
     return jobs
 
 
-@shared_task(name="generation.catalog_sync", queue="batch")
+@shared_task(name="generation.catalog_sync")
 def catalog_sync() -> dict:
     """Beat runs this daily: the catalog takes Bedrock's lifecycle, inference types and profiles."""
     from .lifecycle import catalog_sync as sync

@@ -174,6 +174,10 @@ class EmulatorControl:
     def configure(self, **changes) -> None:
         self._call("/emulator/config", changes)
 
+    def lifecycle(self, changes: dict[str, str]) -> dict:
+        """{model id: "LEGACY:2026-01-01:2026-06-30"}: what ListFoundationModels reports from now on."""
+        return self._call("/emulator/lifecycle", changes)
+
     def calls(self, model: str | None = None) -> list[dict]:
         return [call for call in self._call("/emulator/calls")["calls"] if model in (None, call["model"])]
 
