@@ -21,7 +21,7 @@ from assets.models import ApprovalStage, Asset, Project
 from assets.review import asset_submit
 from billing.models import Budget, LedgerEntry, Price
 from billing.services import budget_create_monthly, ledger_adjust, period_start_for
-from generation.models import BedrockModel, TenantModelAccess
+from generation.models import BedrockModel, TenantAutoSuccessor, TenantModelAccess
 from tenants.admin_base import PlatformOnlyAdmin, TenantScopedAdmin, TenantScopedInline
 from tenants.models import ApiKey, AuditEvent, Role, Tenant
 from tenants.webhooks import webhook_endpoint_create, webhook_endpoint_ping
@@ -71,6 +71,7 @@ def fill(tenant, admin_user, *, label):
                                        events=["job.failed"]).endpoint  # fmt: skip
     webhook_endpoint_ping(endpoint=endpoint, actor=admin_user)
     TenantModelAccess.objects.create(tenant=tenant, model=BedrockModel.objects.get(model_id=NOVA))
+    TenantAutoSuccessor.objects.create(tenant=tenant)
     Price.objects.create(model=BedrockModel.objects.get(model_id=NOVA), tier_rule="any", quality="standard",
                          unit_price_usd=Decimal("0.03"), effective_from=timezone.now(), tenant=tenant)  # fmt: skip
     stages = [{"name": "Brand", "members": [admin_user.email]}]
