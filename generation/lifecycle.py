@@ -15,12 +15,11 @@ import datetime
 import logging
 from dataclasses import dataclass, field
 
-import boto3
-from botocore.config import Config
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .bedrock.client import make_client
 from .models import BedrockModel, UnsupportedBedrockModel
 
 logger = logging.getLogger(__name__)
@@ -37,13 +36,9 @@ class SyncReport:
 
 def control_client_from_settings():
     """boto3's `bedrock` control-plane client, at the same endpoint and region as the runtime client."""
-    endpoint_url = settings.ATELIER_BEDROCK_ENDPOINT_URL or None
-    session = boto3.session.Session()
-    credentials = {}
-    if endpoint_url and session.get_credentials() is None:
-        credentials = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}  # the local emulator
-    config = Config(region_name=settings.ATELIER_BEDROCK_REGION, retries={"mode": "standard"})
-    return session.client("bedrock", endpoint_url=endpoint_url, config=config, **credentials)
+    return make_client(
+        service="bedrock", endpoint_url=settings.ATELIER_BEDROCK_ENDPOINT_URL, region=settings.ATELIER_BEDROCK_REGION
+    )
 
 
 def catalog_sync(*, client=None) -> SyncReport:

@@ -149,6 +149,27 @@ def bedrock_settings(bedrock_emulator, settings):
     return settings
 
 
+@pytest.fixture
+def emulator_here(bedrock_settings, settings, tmp_path):
+    """Jobs are queued without a broker and run in this process (run_job.apply) against the emulator,
+    started without faults, with files on local disk: its test hooks."""
+    from unittest import mock
+
+    from generation.tasks import bedrock_client
+
+    from .processes import EmulatorControl
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = settings.STORAGES | {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    bedrock_client.cache_clear()  # a client for this emulator, not one cached by an earlier test
+    control = EmulatorControl(settings.ATELIER_BEDROCK_ENDPOINT_URL)
+    control.reset()
+    with mock.patch("generation.services._enqueue_on_commit"):
+        yield control
+    control.reset()
+    bedrock_client.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def moto_s3(tmp_path_factory):
     """moto's S3 server over HTTP with one bucket, behind a proxy the tests can take down."""

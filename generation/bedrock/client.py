@@ -65,6 +65,7 @@ class InvokeResponse:
 
 def make_client(
     *,
+    service: str = "bedrock-runtime",
     endpoint_url: str | None = None,
     region: str = "us-east-1",
     read_timeout: float = 300,
@@ -84,7 +85,7 @@ def make_client(
         # An explicit endpoint without credentials is the local emulator, which does not check
         # signatures; a real endpoint refuses these and says so.
         credentials = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
-    return session.client("bedrock-runtime", endpoint_url=endpoint_url or None, config=config, **credentials)
+    return session.client(service, endpoint_url=endpoint_url or None, config=config, **credentials)
 
 
 def client_from_settings():

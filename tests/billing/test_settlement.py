@@ -16,11 +16,10 @@ from billing.selectors import job_cost
 from billing.services import committed_usd, job_settle, period_start_for
 from generation import services
 from generation.models import GenerationJob
-from generation.tasks import bedrock_client, run_job
+from generation.tasks import run_job
 from tenants.models import Role
 
 from ..factories import make_asset
-from ..processes import EmulatorControl
 
 NOVA = "amazon.nova-canvas-v1:0"  # 512×512 standard: $0.04 an image, up to 5 a call
 STABILITY = "stability.stable-image-core-v1:1"  # $0.04 an image, one a call
@@ -29,17 +28,8 @@ Status = GenerationJob.Status
 
 
 @pytest.fixture
-def emulator(bedrock_settings, settings, tmp_path):
-    """Jobs are queued without a broker and run here by `run`; the emulator starts without faults."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = settings.STORAGES | {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
-    bedrock_client.cache_clear()  # a client for this emulator, not one cached by an earlier test
-    control = EmulatorControl(settings.ATELIER_BEDROCK_ENDPOINT_URL)
-    control.reset()
-    with mock.patch("generation.services._enqueue_on_commit"):
-        yield control
-    control.reset()
-    bedrock_client.cache_clear()
+def emulator(emulator_here):
+    return emulator_here
 
 
 def submit(tenant, model: str, n: int, **fields) -> GenerationJob:

@@ -5,7 +5,6 @@ and a tenant that opted in to automatic successors gets the successor, recorded 
 
 import datetime
 from io import StringIO
-from unittest import mock
 
 import pytest
 from botocore.exceptions import ClientError
@@ -15,10 +14,10 @@ from django.core.management import call_command
 from billing.models import LedgerEntry
 from generation.lifecycle import catalog_sync, control_client_from_settings
 from generation.models import BedrockModel, GenerationJob, TenantAutoSuccessor, UnsupportedBedrockModel
-from generation.tasks import bedrock_client, run_job
+from generation.tasks import run_job
 from tenants.models import Role
 
-from ..processes import EmulatorControl, start_emulator, stop
+from ..processes import start_emulator, stop
 
 pytestmark = pytest.mark.django_db
 TITAN_V2 = "amazon.titan-image-generator-v2:0"
@@ -33,17 +32,8 @@ JOB_BODY = {"model": TITAN_V2, "prompt": "a lamp", "width": 512, "height": 512, 
 
 
 @pytest.fixture
-def emulator(bedrock_settings, settings, tmp_path):
-    """The shared emulator with no lifecycle switched; jobs are queued without a broker and run here."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = settings.STORAGES | {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
-    bedrock_client.cache_clear()
-    control = EmulatorControl(settings.ATELIER_BEDROCK_ENDPOINT_URL)
-    control.reset()
-    with mock.patch("generation.services._enqueue_on_commit"):
-        yield control
-    control.reset()
-    bedrock_client.cache_clear()
+def emulator(emulator_here):
+    return emulator_here
 
 
 def row(model_id: str) -> BedrockModel:
