@@ -223,3 +223,25 @@ def test_beat_runs_the_sync_daily():
     entry = django_settings.CELERY_BEAT_SCHEDULE["catalog-sync"]
 
     assert (entry["task"], entry["schedule"]) == ("generation.catalog_sync", 86400.0)
+
+
+def test_platform_staff_see_the_unsupported_models_in_the_admin_and_a_tenants_staff_do_not(emulator, tenant_a, member):
+    from django.test import Client
+
+    from ..factories import UserFactory
+
+    catalog_sync()
+    operator, tenant_staff = Client(), Client()
+    operator.force_login(UserFactory(email="ops@atelier.test", is_staff=True, is_superuser=True))
+    tenant_staff.force_login(member(tenant_a, Role.ADMIN, email="staff@acme.test", is_staff=True))
+    page = "/admin/generation/unsupportedbedrockmodel/"
+
+    listed = operator.get(page)
+    row_page = operator.get(f"{page}{UnsupportedBedrockModel.objects.get(model_id=UNSUPPORTED).pk}/change/")
+
+    assert listed.status_code == 200 and UNSUPPORTED in listed.content.decode()
+    assert row_page.status_code == 200 and b'name="_save"' not in row_page.content  # read only
+    assert operator.get(f"{page}add/").status_code == 403
+    assert tenant_staff.get(page).status_code == 403
+    titan_page = operator.get(f"/admin/generation/bedrockmodel/{row(TITAN_V2).pk}/change/")
+    assert titan_page.status_code == 200 and f"us.{TITAN_V2}" in titan_page.content.decode()
