@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from billing.models import LedgerEntry, Price
 from billing.pricing import price_quote
-from billing.services import job_settle
+from billing.services import committed_usd, job_settle, period_start_for
 from generation import services
 from generation.models import BedrockModel, GenerationJob
 from tenants.models import Role
@@ -222,3 +222,17 @@ def test_an_extended_access_price_takes_over_on_its_date_and_quoted_jobs_keep_th
     charge = LedgerEntry.objects.get(job=before, kind=LedgerEntry.Kind.CHARGE)
     assert charge.amount_usd == Decimal("0.08")  # 2 × the quoted $0.04, not the extended $0.07
     assert LedgerEntry.objects.get(job=after, kind=LedgerEntry.Kind.RESERVE).amount_usd == Decimal("0.14")
+
+
+def test_an_unpriced_background_removal_cancels_the_generation_it_follows_and_holds_no_money(tenant_a, key_client):
+    # Nova priced at premium only: the generation (hd → premium) is priced, its background removal (standard) is not.
+    Price.objects.filter(model__model_id=NOVA, quality="standard").delete()
+    body = {"model": NOVA, "prompt": "a kite", "size": "512x512", "quality": "hd", "background": "transparent"}
+
+    response = key_client.post("/v1/images/generations", body, format="json")
+
+    assert_no_price(response, NOVA)
+    job = GenerationJob.objects.get()
+    assert job.status == GenerationJob.Status.CANCELLED
+    assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE).exists()
+    assert committed_usd(tenant=tenant_a, period_start=period_start_for(tenant_a)) == 0
