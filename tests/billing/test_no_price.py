@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from assets.services import project_get_default
 from billing.models import LedgerEntry, Price
 from billing.pricing import price_quote
 from billing.services import committed_usd, job_settle, period_start_for
@@ -236,3 +237,16 @@ def test_an_unpriced_background_removal_cancels_the_generation_it_follows_and_ho
     assert job.status == GenerationJob.Status.CANCELLED
     assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE).exists()
     assert committed_usd(tenant=tenant_a, period_start=period_start_for(tenant_a)) == 0
+
+
+def test_the_composer_does_not_start_a_task_on_a_project_default_model_that_cannot_do_it(studio, tenant_a):
+    project = project_get_default(tenant=tenant_a)
+    project.default_model = BedrockModel.objects.get(model_id=CORE)  # as create_demo sets it
+    project.save(update_fields=["default_model"])
+
+    text = studio.get(COMPOSE).content.decode()
+    inpainting = studio.get(COMPOSE + "?task_type=INPAINTING").content.decode()
+
+    assert re.search(r'value="([^"]+)"[^>]*checked', text).group(1) == CORE
+    chosen = re.search(r'value="([^"]+)"[^>]*checked', inpainting).group(1)
+    assert "INPAINTING" in BedrockModel.objects.get(model_id=chosen).task_types

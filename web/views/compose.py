@@ -421,7 +421,7 @@ def _initial_values(tenant, query, models: dict[str, BedrockModel]) -> tuple[dic
         if not values["colors"]:
             values["colors"] = list(project.brand_palette)
     chosen = models.get(values["model"])
-    if chosen is None or not model_prices(tenant, chosen):
+    if chosen is None or not _does(chosen, values["task_type"]) or not model_prices(tenant, chosen):
         values["model"] = _default_model_id(tenant, models, values["task_type"])
     model = models.get(values["model"])
     if model is not None and not values["width"] and model.size_rule.get("kind") != "aspect_ratio":
