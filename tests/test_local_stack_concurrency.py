@@ -100,7 +100,7 @@ def test_fifty_concurrent_submissions_while_the_worker_writes_all_answer_and_res
     # Work for the worker during the burst: it stores images, writes assets and settles the ledger meanwhile.
     warm_up = [call(stack, "POST", "jobs/", job_body("a warm-up lamp", seed=seed, n=2)) for seed in range(4)]
     assert [status for status, _ in warm_up] == [201] * 4, warm_up
-    wait_for(lambda: rows(stack, "SELECT 1 FROM generation_generationjob WHERE status != 'queued'"), 30, "the worker")
+    wait_for(lambda: rows(stack, "SELECT 1 FROM generation_generationjob WHERE status != 'queued'"), 120, "the worker")
     tenant_budget_with_room(stack, price * BURST_JOBS_THAT_FIT)
     jobs_before = {job for (job,) in rows(stack, "SELECT id FROM generation_generationjob")}
 
@@ -125,7 +125,9 @@ def test_fifty_concurrent_submissions_while_the_worker_writes_all_answer_and_res
                    burst_ended)  # fmt: skip
     assert written[0][0] > 0, (burst_started, burst_ended, rows(stack, "SELECT created_at FROM assets_asset"))
     warm_up_ids = [uuid.UUID(body["id"]).hex for _, body in warm_up]
-    ended = wait_for(lambda: finished(stack, warm_up_ids), 60, "the warm-up jobs to end")
+    ended = wait_for(
+        lambda: finished(stack, warm_up_ids), 180, "the warm-up jobs to end"
+    )  # slow only on a loaded machine
     assert ended == ["succeeded"] * len(warm_up_ids), rows(stack, "SELECT status, error_code, error_message FROM "
                                                              "generation_generationjob")  # fmt: skip
 

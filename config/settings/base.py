@@ -223,9 +223,12 @@ ATELIER_BEDROCK_ENDPOINT_URL = env("ATELIER_BEDROCK_ENDPOINT_URL", default="")
 ATELIER_BEDROCK_REGION = env("ATELIER_BEDROCK_REGION", default="us-east-1")
 ATELIER_BEDROCK_READ_TIMEOUT = env.int("ATELIER_BEDROCK_READ_TIMEOUT", default=300)
 
+# The model the studio's composer and the demo tenant start on: an Active one (Titan G1 v2 reached end of life on
+# 2026-06-30 and Nova Canvas is Legacy, CATALOG-2026.md §1).
+ATELIER_DEFAULT_MODEL = env("ATELIER_DEFAULT_MODEL", default="stability.stable-image-core-v1:0")
 # The OpenAI-compatible API (/v1/): the model a request without `model` uses, and how long a request waits for
 # its images before answering 504 (the job keeps running). Keep it below the web server's request timeout.
-ATELIER_OPENAI_DEFAULT_MODEL = env("ATELIER_OPENAI_DEFAULT_MODEL", default="amazon.nova-canvas-v1:0")
+ATELIER_OPENAI_DEFAULT_MODEL = env("ATELIER_OPENAI_DEFAULT_MODEL", default=ATELIER_DEFAULT_MODEL)
 ATELIER_OPENAI_WAIT_SECONDS = env.float("ATELIER_OPENAI_WAIT_SECONDS", default=50.0)
 
 # The generation pipeline: queues, retries and each model's Bedrock quota.

@@ -20,3 +20,7 @@ WHITENOISE_USE_FINDERS = True
 
 # The tenant API speaks JSON: the test client sends it unless a test asks for multipart (uploads).
 REST_FRAMEWORK = {**REST_FRAMEWORK, "TEST_REQUEST_DEFAULT_FORMAT": "json"}
+
+# The /v1 tests were written against Nova Canvas's fields (edits, styles, premium, background removal), so a request
+# there without `model` keeps using it; the shipped default (base.py) is an Active model.
+ATELIER_OPENAI_DEFAULT_MODEL = "amazon.nova-canvas-v1:0"

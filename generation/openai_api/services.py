@@ -170,10 +170,15 @@ def _check_removes_backgrounds(tenant: Tenant, model: BedrockModel) -> None:
 def _check_room_for_background_removal(*, tenant, actor, project, model, job: GenerationJob) -> None:
     """Refuse (402) before any image is made when the budgets, which already hold the generation,
     have no room for removing each image's background; the generation job is then cancelled, so
-    nothing is charged. (The removals reserve their own money when they are submitted.)"""
-    quote = price_quote(
-        model=model, width=job.width, height=job.height, quality="standard", n=job.images_requested, tenant=tenant
-    )
+    nothing is charged. (The removals reserve their own money when they are submitted.) A removal with no
+    price in force cancels it the same way before the 400."""
+    try:
+        quote = price_quote(
+            model=model, width=job.width, height=job.height, quality="standard", n=job.images_requested, tenant=tenant
+        )
+    except ApplicationError:
+        _cancel_before_it_runs(tenant=tenant, actor=actor, job=job)
+        raise
     period = period_start_for(tenant)
     remaining = {
         budget.scope: budget_status(budget, period_start=period)["remaining"]
@@ -183,17 +188,21 @@ def _check_room_for_background_removal(*, tenant, actor, project, model, job: Ge
     short = {scope: left for scope, left in remaining.items() if left < quote.total}
     if not short:
         return
-    if not job.is_terminal and not job.deduplicated_from_id:
-        try:
-            job_cancel(tenant=tenant, job=job, actor=actor)
-        except ApplicationError:
-            pass  # it ended meanwhile: its images are made and charged as usual
+    _cancel_before_it_runs(tenant=tenant, actor=actor, job=job)
     which = ", ".join(f"the {scope} budget has ${max(left, Decimal(0)):.6f} left" for scope, left in short.items())
     raise BudgetExceeded(
         f"Removing the background of {job.images_requested} image(s) would cost ${quote.total:.6f} more; {which}.",
         estimate=quote.total,
         remaining={scope: max(left, Decimal(0)) for scope, left in remaining.items()},
     )
+
+
+def _cancel_before_it_runs(*, tenant, actor, job: GenerationJob) -> None:
+    if not job.is_terminal and not job.deduplicated_from_id:
+        try:
+            job_cancel(tenant=tenant, job=job, actor=actor)
+        except ApplicationError:
+            pass  # it ended meanwhile: its images are made and charged as usual
 
 
 def openai_job_wait(*, job: GenerationJob, deadline: float) -> GenerationJob | None:

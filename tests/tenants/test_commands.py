@@ -5,7 +5,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from assets.models import Project
 from billing.models import Budget
+from generation.models import BedrockModel
 from tenants.models import ApiKey, Membership, Role, Tenant
 from tenants.selectors import api_key_find_usable
 
@@ -85,3 +87,16 @@ def test_create_demo_is_idempotent_and_prints_working_credentials(tmp_path, sett
     assert [m["email"] for m in response.json()] == ["admin@demo.local"]
     password = second.split("admin@demo.local / ")[1].split()[0]
     assert get_user_model().objects.get(email="admin@demo.local").check_password(password)
+
+
+def test_create_demo_starts_the_demo_on_an_active_model(tmp_path, settings, client_as):
+    settings.VAR_DIR = tmp_path
+
+    output = run("create_demo")
+
+    project = Project.objects.get(tenant__slug="demo", is_default=True)
+    assert project.default_model.model_id == "stability.stable-image-core-v1:0"
+    assert project.default_model.lifecycle() == BedrockModel.Lifecycle.ACTIVE
+    demo = client_as(key=printed_key(output))
+    body = {"model": project.default_model.model_id, "prompt": "a kite", "aspect_ratio": "1:1"}
+    assert demo.post("/api/v1/tenants/demo/estimate/", body, format="json").status_code == 200

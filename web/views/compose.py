@@ -353,7 +353,7 @@ def model_catalog(tenant, models: dict[str, BedrockModel]) -> list[dict]:
                 "default_size": list(_default_size(model)), "output_formats": list(model.output_formats),
                 "supports_cfg_scale": model.supports_cfg_scale, "prompt_max_chars": model.prompt_max_chars,
                 "max_images_per_call": model.max_images_per_call, "legacy": model.lifecycle() == "legacy",
-                "lifecycle_warnings": model_warnings(model), "price_rows": prices,
+                "lifecycle_warnings": model_warnings(model), "price_rows": prices, "priced": bool(prices),
                 "lacks": sorted(_fields_the_model_lacks(model)),
             }
         )  # fmt: skip
@@ -421,13 +421,22 @@ def _initial_values(tenant, query, models: dict[str, BedrockModel]) -> tuple[dic
                 values["width"], values["height"] = str(project.default_width), str(project.default_height)
         if not values["colors"]:
             values["colors"] = list(project.brand_palette)
-    if not values["model"] or values["model"] not in models:
-        able = [m for m in models.values() if _does(m, values["task_type"])] or list(models.values())
-        values["model"] = able[0].model_id if able else ""
+    chosen = models.get(values["model"])
+    if chosen is None or not _does(chosen, values["task_type"]) or not model_prices(tenant, chosen):
+        values["model"] = _default_model_id(tenant, models, values["task_type"])
     model = models.get(values["model"])
     if model is not None and not values["width"] and model.size_rule.get("kind") != "aspect_ratio":
         values["width"], values["height"] = (str(side) for side in _default_size(model))
     return values, notes
+
+
+def _default_model_id(tenant, models: dict[str, BedrockModel], choice: str) -> str:
+    """The model the form starts on: ATELIER_DEFAULT_MODEL where it does the task, else the first one
+    that does, an Active one before a Legacy one; never one with no price in force (it cannot be used)."""
+    priced = [model for model in models.values() if model_prices(tenant, model)]
+    able = [model for model in priced if _does(model, choice)] or priced
+    able.sort(key=lambda model: (model.model_id != settings.ATELIER_DEFAULT_MODEL, model.lifecycle() != "active"))
+    return able[0].model_id if able else ""
 
 
 def _does(model: BedrockModel, choice: str) -> bool:

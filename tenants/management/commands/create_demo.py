@@ -11,7 +11,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from assets.library import project_update
+from assets.services import project_get_default
 from billing.services import budget_set_tenant_monthly
+from generation.models import BedrockModel
 from tenants import services
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import api_key_find_usable
@@ -36,6 +39,10 @@ class Command(BaseCommand):
         if tenant is None:
             tenant = services.tenant_create(slug=DEMO_SLUG, name="Demo Studio")
             budget_set_tenant_monthly(tenant=tenant, amount_usd=DEMO_BUDGET_USD, actor=None)
+        project = project_get_default(tenant=tenant)
+        if project.default_model_id is None:  # an Active model: Titan G1 v2 and Nova Canvas are past it
+            default_model = BedrockModel.objects.filter(model_id=settings.ATELIER_DEFAULT_MODEL).first()
+            project_update(project=project, actor=None, default_model=default_model)
 
         user, _ = services.user_get_or_create_by_email(email=DEMO_EMAIL)
         password = saved.get("password")
