@@ -21,6 +21,8 @@ class Quote:
     n: int
     total: Decimal
     price: Price
+    width: int = 0  # the size of each image: what the price went by
+    height: int = 0
     currency: str = "USD"
 
     def as_dict(self) -> dict:
@@ -30,6 +32,8 @@ class Quote:
             "n": self.n,
             "total": f"{self.total:.6f}",
             "price_id": self.price.pk,
+            "width": self.width,
+            "height": self.height,
         }
 
 
@@ -54,7 +58,8 @@ def price_quote(
         raise ApplicationError("no_price", message, fields={"model": [message]})
     price = min(candidates, key=lambda row: (row.tier_bound is None, row.tier_bound or 0))
     unit_price = price.unit_price_usd.quantize(USD_QUANTUM)
-    return Quote(unit_price=unit_price, n=n, total=(unit_price * n).quantize(USD_QUANTUM), price=price)
+    total = (unit_price * n).quantize(USD_QUANTUM)
+    return Quote(unit_price=unit_price, n=n, total=total, price=price, width=width, height=height)
 
 
 def images_charge(*, unit_price: Decimal | None, made: int, withheld: int) -> Decimal:

@@ -71,6 +71,13 @@ def model_warnings(model: BedrockModel) -> list[str]:
     if model.lifecycle() != BedrockModel.Lifecycle.LEGACY:
         return []
     ending = f"; it reaches end of life on {model.end_of_life_on:%Y-%m-%d}" if model.end_of_life_on else ""
+    extended = model.extended_access_from
+    if extended:
+        ending += (
+            f"; in public extended access since {extended:%Y-%m-%d}, at higher prices"
+            if extended <= timezone.localdate()
+            else f"; public extended access, at higher prices, from {extended:%Y-%m-%d}"
+        )
     successor = f" Consider {model.successor.model_id}." if model.successor else ""
     return [f"{model.model_id} is legacy since {model.legacy_since:%Y-%m-%d}{ending}.{successor}"]
 

@@ -24,7 +24,9 @@ from .models import BedrockModel, UnsupportedBedrockModel
 
 logger = logging.getLogger(__name__)
 
-SYNCED_FIELDS = ("bedrock_status", "legacy_since", "end_of_life_on", "inference_types", "inference_profiles")
+SYNCED_FIELDS = (
+    "bedrock_status", "legacy_since", "extended_access_from", "end_of_life_on", "inference_types", "inference_profiles",
+)  # fmt: skip
 
 
 @dataclass
@@ -62,6 +64,7 @@ def catalog_sync(*, client=None) -> SyncReport:
             wanted = {
                 "bedrock_status": lifecycle.get("status", ""),
                 "legacy_since": _day(lifecycle.get("legacyTime")) or row.legacy_since,
+                "extended_access_from": _day(lifecycle.get("publicExtendedAccessTime")) or row.extended_access_from,
                 "end_of_life_on": _day(lifecycle.get("endOfLifeTime")) or row.end_of_life_on,
                 "inference_types": list(summary.get("inferenceTypesSupported") or []),
                 "inference_profiles": {**row.inference_profiles, region: profiles.get(model_id, [])},

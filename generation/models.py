@@ -9,6 +9,9 @@ from tenants.models import TenantOwned
 
 from .bedrock.specs import Family, ModelSpec, Task
 
+# A region's first part → the prefix of its geography's cross-region inference profiles.
+GEOGRAPHY_PREFIXES = {"us": "us", "ca": "us", "eu": "eu", "ap": "apac"}
+
 
 class BedrockModel(models.Model):
     """One Bedrock image model Atelier can call. Seeded from generation/bedrock/specs.py; the
@@ -45,6 +48,9 @@ class BedrockModel(models.Model):
     )
     enabled = models.BooleanField(default=True, help_text="Off: nobody on this platform may use it.")
     legacy_since = models.DateField(null=True, blank=True)
+    extended_access_from = models.DateField(
+        null=True, blank=True, help_text="Bedrock's public extended access starts: higher, provider-set prices."
+    )
     end_of_life_on = models.DateField(null=True, blank=True)
     successor = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # What Bedrock's ListFoundationModels last said (generation/lifecycle.py's catalog_sync writes these).
@@ -66,7 +72,19 @@ class BedrockModel(models.Model):
 
     @property
     def invoked_id(self) -> str:
-        return self.invoke_id or self.model_id
+        """What InvokeModel is called with: the operator's choice; else, where Bedrock serves the model only
+        through inference profiles, the system profile for this region's geography (us., eu., apac.), else the
+        global. one; else the model id."""
+        if self.invoke_id:
+            return self.invoke_id
+        if self.inference_types and "ON_DEMAND" not in self.inference_types:
+            region = settings.ATELIER_BEDROCK_REGION
+            profiles = self.inference_profiles.get(region) or []
+            geography = GEOGRAPHY_PREFIXES.get(region.split("-", 1)[0], "")
+            for prefix in (geography, "global"):
+                if f"{prefix}.{self.model_id}" in profiles:
+                    return f"{prefix}.{self.model_id}"
+        return self.model_id
 
     def lifecycle(self, today=None) -> str:
         today = today or timezone.localdate()
@@ -176,6 +194,10 @@ class GenerationJob(TenantOwned):
         default=dict, blank=True, help_text="Request field → stored input asset id(s), to rebuild the call."
     )
     source_assets = models.ManyToManyField("assets.Asset", blank=True, related_name="derived_jobs")
+    mask_asset = models.ForeignKey(
+        "assets.Asset", null=True, blank=True, on_delete=models.PROTECT, related_name="mask_of",
+        help_text="Virtual try-on with return_mask: the mask Bedrock returned (black = changed), stored free.",
+    )  # fmt: skip
     seed = models.BigIntegerField(null=True, blank=True, help_text="None for tasks that take no seed.")
     n = models.PositiveSmallIntegerField()
     quality = models.CharField(max_length=16, blank=True)

@@ -71,7 +71,10 @@ def make_client(
     read_timeout: float = 300,
     connect_timeout: float = 10,
     max_pool_connections: int = 10,
+    session: boto3.session.Session | None = None,
 ):
+    """`session`: a boto3 Session to build on; one already used has its service models loaded, which makes
+    the next client quick (a fresh Session reads them from disk again). Sessions are not thread-safe."""
     config = Config(
         region_name=region,
         read_timeout=read_timeout,
@@ -79,7 +82,7 @@ def make_client(
         retries={"total_max_attempts": 1, "mode": "standard"},  # exactly one attempt per call
         max_pool_connections=max_pool_connections,
     )
-    session = boto3.session.Session()
+    session = session or boto3.session.Session()
     credentials = {}
     if endpoint_url and session.get_credentials() is None:
         # An explicit endpoint without credentials is the local emulator, which does not check
@@ -88,18 +91,23 @@ def make_client(
     return session.client(service, endpoint_url=endpoint_url or None, config=config, **credentials)
 
 
-def client_from_settings():
+def client_from_settings(*, max_pool_connections: int = 10):
+    """`max_pool_connections`: at least the threads that call at once (urllib3 does not wait for a pooled
+    connection: past the pool's size it opens a new one per call and drops it, with a warning)."""
     from django.conf import settings
 
     return make_client(
         endpoint_url=settings.ATELIER_BEDROCK_ENDPOINT_URL,
         region=settings.ATELIER_BEDROCK_REGION,
         read_timeout=settings.ATELIER_BEDROCK_READ_TIMEOUT,
+        max_pool_connections=max_pool_connections,
     )
 
 
 def invoke(client, model_id: str, body: dict, *, headers: dict[str, str] | None = None) -> InvokeResponse:
-    """One InvokeModel call. Raises RetryableBedrockError or FinalBedrockError, nothing else."""
+    """One InvokeModel call. Raises RetryableBedrockError or FinalBedrockError, nothing else. `headers` are added
+    by an event handler on the client itself, seen by every call it makes meanwhile: pass them only on a client
+    of your own, never on the worker's shared one (tasks.bedrock_client), whose threads call at once."""
     started = time.monotonic()
     handler = None
     if headers:

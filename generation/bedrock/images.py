@@ -15,7 +15,8 @@ from PIL import Image
 
 from .specs import MAX_DECODED_PIXELS, MAX_INPUT_IMAGE_BYTES, MIN_INPUT_IMAGE_SIDE
 
-SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
+SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"RIFF": "WEBP"}
+BEDROCK_FORMATS = ("PNG", "JPEG")  # what Titan and Nova take; the Stability image services take WebP too
 ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 
 
@@ -26,7 +27,7 @@ class ImageProblem(ValueError):
 @dataclass(frozen=True, eq=False)
 class InputImage:
     data: bytes
-    format: str  # "PNG" or "JPEG"
+    format: str  # "PNG", "JPEG" or "WEBP"
     width: int
     height: int
     mode: str
@@ -55,7 +56,9 @@ def _decode_base64(text: str) -> bytes:
         raise ImageProblem("Not valid base64.") from None
 
 
-def read_image(value: bytes | str, *, max_side: int = 4096, min_side: int = MIN_INPUT_IMAGE_SIDE) -> InputImage:
+def read_image(
+    value: bytes | str, *, max_side: int = 4096, min_side: int = MIN_INPUT_IMAGE_SIDE, formats=BEDROCK_FORMATS
+) -> InputImage:
     """Bytes or base64 → a checked InputImage, or ImageProblem saying what is wrong."""
     if not isinstance(value, bytes | str):
         raise ImageProblem("Must be an image: bytes, or a base64 string.")
@@ -65,8 +68,10 @@ def read_image(value: bytes | str, *, max_side: int = 4096, min_side: int = MIN_
     if len(data) > MAX_INPUT_IMAGE_BYTES:
         raise ImageProblem(f"The image is {len(data):,} bytes; the most is {MAX_INPUT_IMAGE_BYTES:,} (5 MB).")
     sniffed = next((kind for signature, kind in SIGNATURES.items() if data.startswith(signature)), None)
-    if sniffed is None:
-        raise ImageProblem("Must be a JPEG or PNG image.")
+    if sniffed == "WEBP" and data[8:12] != b"WEBP":
+        sniffed = None  # a RIFF file that is not WebP (WAV, AVI)
+    if sniffed not in formats:
+        raise ImageProblem(f"Must be a {_format_names(formats)} image.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -98,8 +103,16 @@ def read_image(value: bytes | str, *, max_side: int = 4096, min_side: int = MIN_
     return InputImage(data=data, format=sniffed, width=width, height=height, mode=mode, has_alpha=has_alpha)
 
 
+def _format_names(formats) -> str:
+    names = [{"WEBP": "WebP"}.get(kind, kind) for kind in ("JPEG", "PNG", "WEBP") if kind in formats]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+
+
 def _image_end(data: bytes, kind: str) -> int | None:
     """Where the image's own bytes end — after PNG's IEND chunk, after JPEG's EOI marker — or None."""
+    if kind == "WEBP":
+        end = 8 + int.from_bytes(data[4:8], "little")  # RIFF: the chunk's size follows its tag
+        return end if end <= len(data) else None
     return _png_end(data) if kind == "PNG" else _jpeg_end(data)
 
 
@@ -171,3 +184,12 @@ def check_mask(mask: InputImage, image: InputImage | None) -> None:
 def mask_edit_region(mask: InputImage) -> np.ndarray:
     """Boolean array, True where the mask says edit (black)."""
     return np.asarray(mask.open().convert("L")) == 0
+
+
+def inverted_mask(mask: InputImage) -> InputImage:
+    """The same mask with black and white swapped, as a PNG: Atelier's masks are black where to change
+    (Titan's and Nova's sense); Stability's image services read white as change."""
+    pixels = 255 - np.asarray(mask.open().convert("L"))
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8), mode="L").save(buffer, format="PNG")
+    return InputImage(data=buffer.getvalue(), format="PNG", width=mask.width, height=mask.height, mode="L")

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
 from typing import Any
 
 from .images import ImageProblem, InputImage, check_mask, read_image
@@ -24,12 +25,24 @@ from .specs import (
     SIMILARITY_RANGE,
     STABILITY_ASPECT_SIZES,
     STRENGTH_RANGE,
+    TOOL_SPECS,
+    TRY_ON_EXCLUSION_VALUES,
+    TRY_ON_EXCLUSIONS,
+    TRY_ON_GARMENT_CLASSES,
+    TRY_ON_GARMENT_STYLING,
+    TRY_ON_MASK_FIELDS,
+    TRY_ON_MASK_SHAPES,
+    TRY_ON_MASK_TYPES,
+    TRY_ON_MERGE_STYLES,
+    UPSCALE_TARGET_PIXELS,
     Family,
     ModelSpec,
+    OutputRule,
+    Param,
     Task,
 )
 
-IMAGE_FIELDS = ("image", "mask_image", "reference_image", "condition_image")
+IMAGE_FIELDS = ("image", "mask_image", "reference_image", "condition_image", "style_image")
 
 
 class RequestInvalid(ValueError):
@@ -71,6 +84,32 @@ class ImageRequest:
     similarity_strength: float | None = None
     strength: float | None = None
     output_format: str | None = None
+    # The Stability image services' own fields (specs.TOOL_SPECS declares which tool takes which).
+    style_image: InputImage | None = None
+    creativity: float | None = None
+    grow_mask: int | None = None
+    left: int | None = None
+    right: int | None = None
+    up: int | None = None
+    down: int | None = None
+    search_prompt: str | None = None
+    select_prompt: str | None = None
+    fidelity: float | None = None
+    style_strength: float | None = None
+    composition_fidelity: float | None = None
+    change_strength: float | None = None
+    # Nova Canvas virtual try-on: `image` is the source, `reference_image` the garment (TRY_ON_* in specs).
+    mask_type: str | None = None
+    garment_class: str | None = None
+    mask_shape: str | None = None
+    long_sleeve_style: str | None = None
+    tucking_style: str | None = None
+    outer_layer_style: str | None = None
+    preserve_body_pose: str | None = None
+    preserve_hands: str | None = None
+    preserve_face: str | None = None
+    merge_style: str | None = None
+    return_mask: bool | None = None  # None for every other task, so their fingerprints stay as they were
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -122,9 +161,40 @@ TASK_FIELDS: dict[Task, set[str]] = {
                        "mask_prompt", "outpainting_mode"},
     Task.BACKGROUND_REMOVAL: {"image"},
     Task.IMAGE_TO_IMAGE: {"prompt", "negative_prompt", "n", "seed", "image", "strength", "output_format"},
+    # No prompt and no size: the garment comes from reference_image, the size from the source image.
+    Task.VIRTUAL_TRY_ON: {"quality", "n", "cfg_scale", "seed", "image", "reference_image", "mask_type", "mask_image",
+                          "garment_class", "mask_shape", "mask_prompt", *TRY_ON_GARMENT_STYLING, *TRY_ON_EXCLUSIONS,
+                          "merge_style", "return_mask"},
 }  # fmt: skip
 PROMPT_REQUIRED = {Task.TEXT_IMAGE, Task.COLOR_GUIDED_GENERATION, Task.IMAGE_TO_IMAGE}
-KNOWN_FIELDS = {"task_type", "model"} | set().union(*TASK_FIELDS.values())
+
+
+def tool_fields(spec: ModelSpec) -> set[str]:
+    """What a Stability image service takes: its declared fields, and `n` where a seed makes each image its own."""
+    names = {param.name for param in spec.params}
+    return names | ({"n"} if "seed" in names else set())
+
+
+def default_task(spec: ModelSpec | None) -> Task:
+    """The task a request without task_type asks for: an image service does one, so its model id says
+    which; every other model makes an image from text."""
+    return spec.tasks[0] if spec is not None and spec.is_tool else Task.TEXT_IMAGE
+
+
+def fields_taken(spec: ModelSpec, task: Task) -> set[str]:
+    """The request fields a model takes for a task (the one rule every surface asks)."""
+    return tool_fields(spec) if spec.is_tool else TASK_FIELDS[task]
+
+
+def prompt_required(spec: ModelSpec, task: Task) -> bool:
+    if spec.is_tool:
+        return bool(spec.param("prompt") and spec.param("prompt").required)
+    return task in PROMPT_REQUIRED
+
+
+KNOWN_FIELDS = (
+    {"task_type", "model"} | set().union(*TASK_FIELDS.values()) | set().union(*(tool_fields(s) for s in TOOL_SPECS))
+)
 SIZE_FIELDS = {"size", "width", "height"}
 NEGATION_PATTERN = re.compile(r"\b(" + "|".join(re.escape(w) for w in NEGATION_WORDS) + r")\b", re.IGNORECASE)
 
@@ -205,6 +275,18 @@ class _Checker:
             return default
         return value
 
+    def boolean(self, name: str, default: bool) -> bool:
+        """true/false as JSON sends it, or as a form field does (true, false, on, 1, 0)."""
+        value = self.raw.get(name)
+        if value in (None, ""):
+            return default
+        if isinstance(value, str) and value.strip().lower() in ("true", "on", "1", "false", "off", "0"):
+            return value.strip().lower() in ("true", "on", "1")
+        if not isinstance(value, bool):
+            self.fail(name, "Must be true or false.")
+            return default
+        return value
+
     def image(self, name: str, *, max_side: int, required: bool = False) -> InputImage | None:
         value = self.raw.get(name)
         if value in (None, ""):
@@ -225,11 +307,13 @@ def validate_request(spec: ModelSpec, raw: dict[str, Any]) -> ImageRequest:
     for name in sorted(set(raw) - KNOWN_FIELDS):
         check.fail(name, "Unknown field.")
 
-    task_name = raw.get("task_type") or Task.TEXT_IMAGE
+    task_name = raw.get("task_type") or default_task(spec)
     if not isinstance(task_name, str) or task_name not in Task.__members__ or Task(task_name) not in spec.tasks:
         check.fail("task_type", f"{spec.name} does not do {task_name!r}; it does: {', '.join(spec.tasks)}.")
         raise RequestInvalid(check.problems)
     task = Task(task_name)
+    if spec.is_tool:
+        return _validate_tool(check, task)
     allowed = TASK_FIELDS[task]
     for name in sorted(set(raw) & (KNOWN_FIELDS - allowed - {"task_type", "model"})):
         if check.given(name):
@@ -253,14 +337,132 @@ def validate_request(spec: ModelSpec, raw: dict[str, Any]) -> ImageRequest:
 
     if check.problems:
         raise RequestInvalid(check.problems)
-    warnings = []
-    negations = sorted({word.lower() for word in NEGATION_PATTERN.findall(values["prompt"])})
-    if negations:
-        warnings.append(
-            f"The prompt contains {', '.join(repr(w) for w in negations)}: image models tend to draw what is "
-            "named. Put what you do not want in negative_prompt instead."
-        )
-    return ImageRequest(**values, warnings=tuple(warnings))
+    return ImageRequest(**values, warnings=_prompt_warnings(values["prompt"]))
+
+
+def _prompt_warnings(prompt: str) -> tuple[str, ...]:
+    negations = sorted({word.lower() for word in NEGATION_PATTERN.findall(prompt)})
+    if not negations:
+        return ()
+    return (
+        f"The prompt contains {', '.join(repr(w) for w in negations)}: image models tend to draw what is "
+        "named. Put what you do not want in negative_prompt instead.",
+    )
+
+
+# --- The Stability image services: every field is declared in the tool's spec (specs.TOOL_SPECS) ---
+
+TOOL_IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+TOOL_IMAGE_MAX_SIDE = 16_384  # the pixel counts bound a tool's inputs; read_image also refuses bombs
+
+
+def _validate_tool(check: _Checker, task: Task) -> ImageRequest:
+    spec = check.spec
+    taken = tool_fields(spec)
+    for name in sorted((set(check.raw) & KNOWN_FIELDS) - taken - {"task_type", "model"}):
+        if check.given(name):
+            check.fail(name, f"{spec.name} does not take {name}.")
+    values: dict[str, Any] = {"model_id": spec.model_id, "family": spec.family, "task": task}
+    for param in spec.params:
+        value = _tool_value(check, param, values)
+        if value not in (None, ""):
+            values[param.name] = value
+    if "n" in taken:
+        values["n"] = check.integer("n", 1, MAX_IMAGES_PER_REQUEST, default=1)
+    if spec.output_rule == OutputRule.OUTPAINT and not any(values.get(side) for side in OUTPAINT_SIDES):
+        check.fail("left", "Give at least one side (left, right, up, down) more than 0 px.")
+    if check.problems:
+        raise RequestInvalid(check.problems)
+    values["width"], values["height"] = _tool_output_size(spec, values)
+    return ImageRequest(**values, warnings=_prompt_warnings(values.get("prompt", "")))
+
+
+OUTPAINT_SIDES = ("left", "right", "up", "down")
+
+
+def _tool_value(check: _Checker, param: Param, values: dict) -> Any:
+    name, spec = param.name, check.spec
+    if param.kind == "text":
+        limit = spec.negative_max_chars if name == "negative_prompt" else spec.prompt_max_chars
+        return check.text(name, limit, required=param.required)
+    if param.kind == "number":
+        return check.number(name, (param.low, param.high), default=param.default)
+    if param.kind in ("integer", "side"):
+        return check.integer(name, int(param.low), int(param.high), default=param.default)
+    if param.kind == "choice":
+        return check.choice(name, param.choices, default=param.default)
+    if param.kind == "image":
+        return _tool_image(check, param)
+    return _tool_mask(check, param, values.get("image"))
+
+
+def _tool_image(check: _Checker, param: Param) -> InputImage | None:
+    value = check.raw.get(param.name)
+    if value in (None, ""):
+        if param.required:
+            check.fail(param.name, "This field is required.")
+        return None
+    try:
+        image = read_image(value, max_side=TOOL_IMAGE_MAX_SIDE, min_side=param.min_side, formats=TOOL_IMAGE_FORMATS)
+    except ImageProblem as problem:
+        check.fail(param.name, str(problem))
+        return None
+    problem = tool_input_problem(check.spec, param, image.width, image.height)
+    if problem:
+        check.fail(param.name, problem)
+        return None
+    return image
+
+
+def tool_input_problem(spec: ModelSpec, param: Param, width: int, height: int) -> str | None:
+    """Why an input image of width×height does not fit a tool's field (its sides, pixels, aspect), or None."""
+    name = spec.name
+    if param.max_side and max(width, height) > param.max_side:
+        return f"The image is {width}x{height} px; {name} takes sides of at most {param.max_side} px."
+    if param.max_pixels and width * height > param.max_pixels:
+        return f"The image has {width * height:,} px; {name} takes at most {param.max_pixels:,}."
+    if param.max_aspect and not 1 / param.max_aspect <= Fraction(width, height) <= param.max_aspect:
+        return f"The image is {width}x{height} px; {name} takes aspect ratios from 1:2.5 to 2.5:1."
+    return None
+
+
+def _tool_mask(check: _Checker, param: Param, image: InputImage | None) -> InputImage | None:
+    """A mask in Atelier's sense (black: change); with none, the image's transparent pixels say where."""
+    if not check.given(param.name):
+        if image is not None and not image.has_alpha:
+            check.fail(param.name, "Give a mask, or an image whose transparent pixels mark what to change.")
+        return None
+    mask = check.image(param.name, max_side=TOOL_IMAGE_MAX_SIDE)
+    if mask is None or image is None:
+        return None
+    try:
+        check_mask(mask, image)
+    except ImageProblem as problem:
+        check.fail(param.name, str(problem))
+        return None
+    return mask
+
+
+def _tool_output_size(spec: ModelSpec, values: dict) -> tuple[int, int]:
+    """The size of each image the tool returns (OutputRule): what prices and storage go by."""
+    image = values.get("image")
+    return tool_output_size(spec, image.width if image else 0, image.height if image else 0, values)
+
+
+def tool_output_size(spec: ModelSpec, width: int, height: int, values: dict | None = None) -> tuple[int, int]:
+    """The output size of a tool given its input image's size (and, for outpaint, the sides in `values`)."""
+    rule, values = OutputRule(spec.output_rule), values or {}
+    if rule is OutputRule.ASPECT_RATIO:
+        return STABILITY_ASPECT_SIZES[values.get("aspect_ratio") or "1:1"]
+    if rule is OutputRule.TIMES_FOUR:
+        return width * 4, height * 4
+    if rule is OutputRule.UPSCALE:
+        scale = (UPSCALE_TARGET_PIXELS / (width * height)) ** 0.5
+        return max(width, round(width * scale)), max(height, round(height * scale))
+    if rule is OutputRule.OUTPAINT:
+        added = {side: values.get(side) or 0 for side in OUTPAINT_SIDES}
+        return width + added["left"] + added["right"], height + added["up"] + added["down"]
+    return width, height
 
 
 def _check_size(check: _Checker, task: Task, allowed: set[str], values: dict) -> None:
@@ -357,6 +559,53 @@ def _check_task_inputs(check: _Checker, task: Task, values: dict) -> None:
             check.fail("strength", "This field is required for image-to-image (0 keeps the image, 1 ignores it).")
         values["strength"] = check.number("strength", STRENGTH_RANGE)
         values["output_format"] = check.choice("output_format", spec.output_formats, default="png")
+    elif task is Task.VIRTUAL_TRY_ON:
+        _check_try_on(check, values)
+
+
+def _check_try_on(check: _Checker, values: dict) -> None:
+    """Nova's virtual try-on: a source and a reference image, and one way to say where the garment goes
+    (mask_type), with only that way's fields. The output is the source's size (ImageRequest.output_size)."""
+    spec = check.spec
+    for name in ("image", "reference_image"):
+        values[name] = check.image(name, max_side=spec.edit_max_side, required=True)
+        _check_pixels(check, name, values[name])
+    mask_type = values["mask_type"] = check.choice("mask_type", TRY_ON_MASK_TYPES)
+    if mask_type is None and not check.given("mask_type"):
+        check.fail("mask_type", f"This field is required: one of {', '.join(TRY_ON_MASK_TYPES)}.")
+    # Another mask type's fields are refused by name.
+    takes = TRY_ON_MASK_FIELDS
+    # Without a valid mask type the fault is mask_type's alone.
+    for name in sorted(set().union(*takes.values()) - takes[mask_type]) if mask_type else ():
+        if check.given(name):
+            needs = " or ".join(kind for kind, names in takes.items() if name in names)
+            check.fail(name, f"Only with mask_type {needs}.")
+    if mask_type == "IMAGE":
+        if not check.given("mask_image"):
+            check.fail("mask_image", "This field is required with mask_type IMAGE (black where the garment goes).")
+        else:
+            mask = check.image("mask_image", max_side=spec.edit_max_side)
+            if mask is not None and values["image"] is not None:
+                try:
+                    check_mask(mask, values["image"])
+                    values["mask_image"] = mask
+                except ImageProblem as problem:
+                    check.fail("mask_image", str(problem))
+    elif mask_type == "GARMENT":
+        if not check.given("garment_class"):
+            check.fail("garment_class", f"This field is required with mask_type GARMENT: one of "
+                                        f"{', '.join(TRY_ON_GARMENT_CLASSES)}.")  # fmt: skip
+        values["garment_class"] = check.choice("garment_class", TRY_ON_GARMENT_CLASSES)
+        for name, choices in TRY_ON_GARMENT_STYLING.items():
+            values[name] = check.choice(name, choices)
+    elif mask_type == "PROMPT":
+        values["mask_prompt"] = check.text("mask_prompt", spec.prompt_max_chars, required=True) or None
+    if mask_type in ("GARMENT", "PROMPT"):
+        values["mask_shape"] = check.choice("mask_shape", TRY_ON_MASK_SHAPES)
+    for name in TRY_ON_EXCLUSIONS:
+        values[name] = check.choice(name, TRY_ON_EXCLUSION_VALUES)
+    values["merge_style"] = check.choice("merge_style", TRY_ON_MERGE_STYLES)
+    values["return_mask"] = check.boolean("return_mask", default=False)
 
 
 def _check_pixels(check: _Checker, name: str, image: InputImage | None) -> None:

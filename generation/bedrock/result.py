@@ -14,6 +14,7 @@ class InvokeResult:
     filter_reasons: list[str] = field(default_factory=list)
     seeds: list[int | None] = field(default_factory=list)
     request_id: str | None = None
+    mask: bytes | None = None  # Nova virtual try-on's `maskImage`: the region it changed (black), when asked
 
 
 def expect_object(value, path: str) -> dict:

@@ -1,5 +1,5 @@
 """python -m generation.emulator --port 8900 [--throttle-rate 0.2 --error-rate 0.05 --latency 0.1-0.5
---lifecycle amazon.titan-image-generator-v2:0=LEGACY:2026-06-30 ...]"""
+--lifecycle amazon.titan-image-generator-v2:0=LEGACY:2026-06-30 --profile-only MODEL ...]"""
 
 import argparse
 import logging
@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> None:
         help="MODEL=ACTIVE|LEGACY[:[LEGACY_DATE:]END_OF_LIFE_DATE] as ListFoundationModels reports it; "
         "past end of life InvokeModel refuses the model (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--profile-only", action="append", default=[], metavar="MODEL",
+        help="serve MODEL only through its inference profiles (us., eu., global.): the bare id is refused on demand",
+    )  # fmt: skip
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="emulator: %(message)s")
@@ -49,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         blocked_word=args.blocked_word,
         seed=args.seed,
         lifecycles=dict(args.lifecycle),
+        profile_only=tuple(args.profile_only),
     )
     server = make_server(args.host, args.port, config)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -5,6 +5,7 @@ emulator refuses exactly what Atelier would; errors go out the way Bedrock sends
 
 import base64
 import collections
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -24,7 +25,7 @@ from generation.bedrock.request import RequestInvalid, validate_request
 from generation.bedrock.result import BodyInvalid
 from generation.bedrock.specs import SPECS, Family, Task, spec_for_invoked_id
 
-from .render import render
+from .render import render, try_on_mask_png
 
 logger = logging.getLogger("generation.emulator")
 
@@ -53,10 +54,14 @@ END_OF_LIFE_ERROR = (
     "ResourceNotFoundException",
     "This model version has reached the end of its life. Please refer to the AWS documentation for more details.",
 )
+# Bedrock's answer to an on-demand call naming the bare id of a model served only through inference profiles.
+ON_DEMAND_REFUSED = (
+    "Invocation of model ID {model_id} with on-demand throughput isn't supported. Retry your request with the ID "
+    "or ARN of an inference profile that contains this model."
+)
 # Image models Bedrock lists that Atelier has no spec for: the catalog sync reports them to operators.
 UNSUPPORTED_MODELS = {
     "stability.sd3-large-v1:0": ("Stable Diffusion 3 Large", "Stability AI"),
-    "stability.stable-image-remove-background-v1:0": ("Stable Image Remove Background", "Stability AI"),
 }
 PROFILE_PREFIXES = ("us", "eu", "global")  # system-defined cross-region inference profiles the emulator lists
 
@@ -68,23 +73,35 @@ class ModelLifecycle:
     status: str = "ACTIVE"  # ACTIVE | LEGACY
     legacy_time: float | None = None
     end_of_life_time: float | None = None
+    extended_access_time: float | None = None  # publicExtendedAccessTime: higher prices from then on
 
     @classmethod
     def parse(cls, text: str) -> "ModelLifecycle":
-        """`LEGACY`, `LEGACY:2026-06-30` (end of life) or `LEGACY:2026-01-01:2026-06-30` (legacy since, end of life)."""
+        """`LEGACY`, `LEGACY:2026-06-30` (end of life), `LEGACY:2026-01-01:2026-06-30` (legacy since, end of
+        life) or `LEGACY:2026-01-01:2026-04-01:2026-06-30` (legacy since, public extended access from, end of life)."""
         status, *dates = text.split(":")
-        if status not in ("ACTIVE", "LEGACY") or len(dates) > 2:
-            raise ValueError(f"Lifecycle {text!r}: use ACTIVE or LEGACY[:[LEGACY_DATE:]END_OF_LIFE_DATE].")
+        if status not in ("ACTIVE", "LEGACY") or len(dates) > 3:
+            raise ValueError(
+                f"Lifecycle {text!r}: use ACTIVE or LEGACY[:[LEGACY_DATE:[EXTENDED_ACCESS_DATE:]]END_OF_LIFE_DATE]."
+            )
         times = [_epoch(day) for day in dates]
-        legacy, end = (None, times[0]) if len(times) == 1 else (times + [None, None])[:2]
+        legacy = extended = end = None
+        if len(times) == 1:
+            (end,) = times
+        elif len(times) == 2:
+            legacy, end = times
+        elif len(times) == 3:
+            legacy, extended, end = times
         if status == "LEGACY" and legacy is None:
             legacy = time.time()
-        return cls(status=status, legacy_time=legacy, end_of_life_time=end)
+        return cls(status=status, legacy_time=legacy, end_of_life_time=end, extended_access_time=extended)
 
     def as_wire(self) -> dict:
         wire = {"status": self.status}
         if self.legacy_time is not None:
             wire["legacyTime"] = self.legacy_time
+        if self.extended_access_time is not None:
+            wire["publicExtendedAccessTime"] = self.extended_access_time
         if self.end_of_life_time is not None:
             wire["endOfLifeTime"] = self.end_of_life_time
         return wire
@@ -107,6 +124,8 @@ class EmulatorConfig:
     seed: int | None = None  # makes the random faults repeatable
     fault: str | None = None  # every call fails this way (a name from FAULTS) until changed
     lifecycles: dict = dataclasses.field(default_factory=dict)  # model id → ModelLifecycle; absent: ACTIVE
+    # Models served only through cross-region inference profiles: the bare id is refused on demand.
+    profile_only: tuple[str, ...] = ()
 
     def update(self, changes: dict) -> None:
         for name, value in changes.items():
@@ -114,7 +133,9 @@ class EmulatorConfig:
                 raise ValueError(f"Unknown setting {name!r}.")
             if name == "fault" and value is not None and value not in FAULTS:
                 raise ValueError(f"Unknown fault {value!r}; use one of {', '.join(FAULTS)}.")
-            setattr(self, name, tuple(value) if name == "latency" else value)
+            if name == "profile_only" and not (isinstance(value, list) and set(value) <= set(SPECS)):
+                raise ValueError("profile_only: give a list of model ids.")
+            setattr(self, name, tuple(value) if name in ("latency", "profile_only") else value)
 
 
 class BedrockError(Exception):
@@ -133,12 +154,26 @@ class Emulator:
         self._lock = threading.Lock()
         self.invocations = 0  # every InvokeModel call received, answered or failed: tests count retries
         self.calls: collections.deque = collections.deque(maxlen=100_000)  # (model id, time, status)
+        self.in_flight = 0  # InvokeModel calls being answered now
+        self.peak_in_flight = 0  # the most at once since the last reset: tests see how many a worker overlaps
 
     def reset(self) -> None:
         with self._lock:
             self.config = dataclasses.replace(self._initial, lifecycles=dict(self._initial.lifecycles))
             self.invocations = 0
             self.calls.clear()
+            self.peak_in_flight = self.in_flight
+
+    @contextlib.contextmanager
+    def counting_in_flight(self):
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def record(self, model_id: str, status: int) -> None:
         with self._lock:
@@ -176,6 +211,8 @@ class Emulator:
             raise BedrockError(400, "ValidationException", "The provided model identifier is invalid.")
         if self.lifecycle(spec.model_id).ended():
             raise BedrockError(*END_OF_LIFE_ERROR)
+        if spec.model_id in self.config.profile_only and model_id.rsplit("/", 1)[-1] == spec.model_id:
+            raise BedrockError(400, "ValidationException", ON_DEMAND_REFUSED.format(model_id=model_id))
         try:
             body = json.loads(raw_body)
         except ValueError:
@@ -183,7 +220,7 @@ class Emulator:
                 400, "ValidationException", "Malformed input request, please reformat your input."
             ) from None
         try:
-            request = validate_request(spec, bodies.read_body(spec.family, body))
+            request = validate_request(spec, bodies.read_body(spec.family, body, spec))
         except BodyInvalid as problem:
             raise BedrockError(
                 400, "ValidationException", f"{problem}, please reformat your input and try again."
@@ -191,7 +228,7 @@ class Emulator:
         except RequestInvalid as invalid:
             task = Task(body.get("taskType", Task.TEXT_IMAGE)) if spec.family is not Family.STABILITY else None
             details = "; ".join(
-                f"{bodies.wire_path(spec.family, task, name)}: {' '.join(reasons)}"
+                f"{bodies.wire_path(spec.family, task, name, spec)}: {' '.join(reasons)}"
                 for name, reasons in invalid.fields.items()
             )
             raise BedrockError(400, "ValidationException", f"Malformed input request: {details}") from None
@@ -203,6 +240,8 @@ class Emulator:
         response = {"images": images}
         if withheld:
             response["error"] = FILTER_MESSAGE
+        if request.task is Task.VIRTUAL_TRY_ON and request.return_mask:
+            response["maskImage"] = _b64(try_on_mask_png(request))
         return response
 
     def lifecycle(self, model_id: str) -> ModelLifecycle:
@@ -237,12 +276,15 @@ class Emulator:
                     "outputModalities": ["IMAGE"],
                     "responseStreamingSupported": False,
                     "customizationsSupported": [],
-                    "inferenceTypesSupported": ["ON_DEMAND", "INFERENCE_PROFILE"],
+                    "inferenceTypesSupported": self._inference_types(model_id),
                     "modelLifecycle": self.lifecycle(model_id).as_wire(),
                 }
                 for model_id, (name, provider) in listed.items()
             ]
         }
+
+    def _inference_types(self, model_id: str) -> list[str]:
+        return ["INFERENCE_PROFILE"] if model_id in self.config.profile_only else ["ON_DEMAND", "INFERENCE_PROFILE"]
 
     def inference_profiles(self) -> dict:
         """ListInferenceProfiles' answer (GET /inference-profiles): a us., eu. and global. system
@@ -267,7 +309,8 @@ class Emulator:
         if headers.get(FILTER_HEADER):
             return min(requested, int(headers[FILTER_HEADER]))
         word = self.config.blocked_word
-        if word and word.lower() in f"{request.prompt} {request.negative_prompt}".lower():
+        words = (request.prompt, request.negative_prompt, request.search_prompt, request.select_prompt)
+        if word and word.lower() in " ".join(text or "" for text in words).lower():
             return math.ceil(requested / 2)
         return 0
 
@@ -310,7 +353,9 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/emulator/lifecycle":
             self._send(200, self._lifecycles())
         elif self.path == "/health":
-            self._send(200, {"status": "ok", "emulator": True, "invocations": self.emulator.invocations})
+            emulator = self.emulator
+            self._send(200, {"status": "ok", "emulator": True, "invocations": emulator.invocations,
+                             "in_flight": emulator.in_flight, "peak_in_flight": emulator.peak_in_flight})  # fmt: skip
         elif self.path == "/emulator/calls":
             self._send(200, {"calls": list(self.emulator.calls)})
         elif self.path == "/emulator/config":
@@ -339,7 +384,8 @@ class Handler(BaseHTTPRequestHandler):
         model_id = unquote(match["model_id"])
         started = time.monotonic()
         try:
-            payload = self.emulator.invoke(model_id, raw_body, self.headers)
+            with self.emulator.counting_in_flight():
+                payload = self.emulator.invoke(model_id, raw_body, self.headers)
         except BedrockError as error:
             logger.info("%s %s → %s", model_id, error.code, error.message)
             self.emulator.record(model_id, error.status)
@@ -388,8 +434,12 @@ class Handler(BaseHTTPRequestHandler):
         logger.debug("%s " + format, self.address_string(), *args)
 
 
+class EmulatorServer(ThreadingHTTPServer):
+    request_queue_size = 256  # as a real endpoint, dozens of clients connect at once (http.server's is 5)
+
+
 def make_server(host: str, port: int, config: EmulatorConfig) -> ThreadingHTTPServer:
     handler = type("BoundHandler", (Handler,), {"emulator": Emulator(config)})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = EmulatorServer((host, port), handler)
     server.daemon_threads = True
     return server

@@ -69,7 +69,7 @@ def test_totals_are_exact_decimals():
 
     assert quote.total == Decimal("0.024000")
     assert quote.as_dict() == {"currency": "USD", "unit_price": "0.008000", "n": 3, "total": "0.024000",
-                               "price_id": quote.price.pk}  # fmt: skip
+                               "price_id": quote.price.pk, "width": 512, "height": 512}  # fmt: skip
 
 
 def test_no_price_is_refused_by_name():

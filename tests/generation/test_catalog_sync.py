@@ -245,3 +245,63 @@ def test_platform_staff_see_the_unsupported_models_in_the_admin_and_a_tenants_st
     assert tenant_staff.get(page).status_code == 403
     titan_page = operator.get(f"/admin/generation/bedrockmodel/{row(TITAN_V2).pk}/change/")
     assert titan_page.status_code == 200 and f"us.{TITAN_V2}" in titan_page.content.decode()
+
+
+FAST_UPSCALE = "stability.stable-fast-upscale-v1:0"
+
+
+def small_png_b64(size=(96, 64)) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 80, 40)).save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_model_bedrock_serves_only_through_profiles_is_called_by_the_regions_profile(
+    emulator, tenant_a, member, client_as, settings
+):
+    emulator.configure(profile_only=[FAST_UPSCALE])
+    body = {"model": FAST_UPSCALE, "image": small_png_b64()}
+    creator = member(tenant_a, Role.CREATOR)
+    # Before a sync the catalog does not know, so the bare id goes out and Bedrock refuses it: the job fails.
+    first = GenerationJob.objects.get(pk=client_as(creator).post(JOBS, body, format="json").json()["id"])
+    assert run_job.apply(args=[str(first.pk)]).get() == "failed"
+    first.refresh_from_db()
+    assert "on-demand throughput isn't supported" in first.error_message
+    assert [call["status"] for call in emulator.calls(FAST_UPSCALE)] == [400]
+
+    catalog_sync()
+
+    upscale = row(FAST_UPSCALE)
+    assert upscale.inference_types == ["INFERENCE_PROFILE"]
+    assert upscale.invoked_id == f"us.{FAST_UPSCALE}"  # us-east-1 → the us. profile
+    settings.ATELIER_BEDROCK_REGION = "eu-west-1"  # a region the sync did not read: no profile known there
+    assert upscale.invoked_id == FAST_UPSCALE
+    settings.ATELIER_BEDROCK_REGION = "us-east-1"
+    second = GenerationJob.objects.get(pk=client_as(creator).post(JOBS, body, format="json").json()["id"])
+    assert run_job.apply(args=[str(second.pk)]).get() == "succeeded"
+    assert [call["status"] for call in emulator.calls(f"us.{FAST_UPSCALE}")] == [200]
+    # An operator's explicit id still wins.
+    BedrockModel.objects.filter(model_id=FAST_UPSCALE).update(invoke_id=f"global.{FAST_UPSCALE}")
+    assert row(FAST_UPSCALE).invoked_id == f"global.{FAST_UPSCALE}"
+
+
+def test_public_extended_access_is_synced_and_named_in_the_warning(emulator, tenant_a, member, client_as):
+    emulator.lifecycle({NOVA: "LEGACY:2026-01-15:2026-04-15:2099-06-30"})
+
+    catalog_sync()
+
+    nova = row(NOVA)
+    assert (nova.legacy_since, nova.extended_access_from, nova.end_of_life_on) == (
+        datetime.date(2026, 1, 15), datetime.date(2026, 4, 15), datetime.date(2099, 6, 30),
+    )  # fmt: skip
+    models = {m["id"]: m for m in client_as(member(tenant_a, Role.VIEWER)).get("/api/v1/tenants/acme/models/").json()}
+    assert models[NOVA]["extended_access_from"] == "2026-04-15"
+    assert models[NOVA]["warnings"] == [
+        f"{NOVA} is legacy since 2026-01-15; it reaches end of life on 2099-06-30; in public extended access "
+        "since 2026-04-15, at higher prices."
+    ]

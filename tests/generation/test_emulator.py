@@ -71,6 +71,8 @@ def raw_for(model_id: str, task: Task) -> dict:
                            "mask_image": box_mask((512, 512), (128, 128, 384, 384), inside_black=False)},
         Task.BACKGROUND_REMOVAL: {"image": photo("coffee.png")},
         Task.IMAGE_TO_IMAGE: {"prompt": "an oil painting", "image": photo("coffee.png"), "strength": 0.5},
+        Task.VIRTUAL_TRY_ON: {"image": astronaut, "reference_image": photo("coffee.png"), "mask_type": "GARMENT",
+                              "garment_class": "UPPER_BODY"},
     }[task] | {"task_type": task.value}  # fmt: skip
 
 
@@ -92,7 +94,8 @@ def health(url: str) -> dict:
         return json.loads(response.read())
 
 
-ALL_TASKS = [(model_id, task) for model_id, spec in SPECS.items() for task in spec.tasks]
+# The image services: tests/generation/test_stability_services.py.
+ALL_TASKS = [(model_id, task) for model_id, spec in SPECS.items() if not spec.is_tool for task in spec.tasks]
 
 
 @pytest.mark.parametrize(("model_id", "task"), ALL_TASKS, ids=[f"{m}-{t}" for m, t in ALL_TASKS])

@@ -38,6 +38,20 @@ def test_generate_with_an_input_file(pipeline, tenant_a):
     assert Asset.objects.filter(kind=Asset.Kind.UPLOAD).count() == 1
 
 
+def test_generate_runs_an_image_service_by_its_model_id_alone_with_its_own_fields(pipeline, tenant_a):
+    photo = str(ROOT / "tests/fixtures/photos/coffee.png")
+    tool = "stability.stable-image-search-replace-v1:0"
+    output = generate("--tenant", "acme", "--model", tool, "--image", photo, "--prompt", "a glass of milk",
+                      "--param", "search_prompt=the cup", "--param", "grow_mask=7")  # fmt: skip
+
+    assert "Job succeeded." in output
+    job = GenerationJob.objects.get()
+    assert (job.task_type, job.params["search_prompt"], job.params["grow_mask"]) == ("SEARCH_REPLACE", "the cup", 7)
+    source = Asset.objects.get(kind=Asset.Kind.UPLOAD)
+    made = Asset.objects.get(job=job)
+    assert (made.width, made.height) == (source.width, source.height)
+
+
 def test_generate_names_bad_fields_and_submits_nothing(pipeline, tenant_a):
     with pytest.raises(CommandError, match="size"):
         generate("--tenant", "acme", "--model", "amazon.titan-image-generator-v2:0", "--prompt", "x",

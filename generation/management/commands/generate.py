@@ -3,6 +3,8 @@
     python manage.py generate --tenant demo --model amazon.nova-canvas-v1:0 --prompt "a red kite" --n 2
     python manage.py generate --tenant demo --model amazon.titan-image-generator-v2:0 --task BACKGROUND_REMOVAL \\
         --image photo.png
+    python manage.py generate --tenant demo --model stability.stable-image-search-replace-v1:0 --image photo.png \\
+        --prompt "a red umbrella" --param search_prompt="the hat"
 """
 
 import time
@@ -12,11 +14,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from assets.selectors import job_assets
 from config.errors import ApplicationError
+from generation.bedrock.request import IMAGE_FIELDS
 from generation.models import GenerationJob
 from generation.services import job_submit
 from tenants.models import Tenant
 
-IMAGE_OPTIONS = ("image", "mask_image", "reference_image", "condition_image")
+IMAGE_OPTIONS = IMAGE_FIELDS  # --image, --mask-image, --reference-image, --condition-image, --style-image
 BAR_WIDTH = 30
 
 
@@ -26,7 +29,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="Tenant slug.")
         parser.add_argument("--model", required=True, help="Catalog model id.")
-        parser.add_argument("--task", default="TEXT_IMAGE", help="Task type, e.g. INPAINTING.")
+        parser.add_argument(
+            "--task", help="Task type, e.g. INPAINTING (default: TEXT_IMAGE, or an image service's own task)."
+        )
         parser.add_argument("--prompt")
         parser.add_argument("--negative-prompt")
         parser.add_argument("--n", type=int, help="Images (default 1; more than 5 makes a batch, up to 200).")
@@ -36,7 +41,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int)
         parser.add_argument("--project", help="Project id (default: the tenant's default project).")
         for name in IMAGE_OPTIONS:
-            parser.add_argument(f"--{name.replace('_', '-')}", type=Path, help="A PNG or JPEG file.")
+            option = f"--{name.replace('_', '-')}"
+            parser.add_argument(option, type=Path, help="An image file (PNG, JPEG; WebP for tools).")
         parser.add_argument("--images", type=Path, nargs="+", help="Variation sources.")
         parser.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE", help="Any other field.")
         parser.add_argument("--timeout", type=float, default=900, help="Seconds to wait for the end.")
@@ -71,7 +77,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Job {job.status}."))
 
     def _raw(self, options) -> dict:
-        raw = {"task_type": options["task"]}
+        raw = {"task_type": options["task"]} if options["task"] else {}
         for name in ("prompt", "negative_prompt", "n", "size", "aspect_ratio", "quality", "seed"):
             if options[name] is not None:
                 raw[name] = options[name]
