@@ -149,6 +149,7 @@ class Asset(TenantOwned):
     class Kind(models.TextChoices):
         GENERATED = "generated"
         UPLOAD = "upload"
+        MASK = "mask"  # returned by Bedrock beside a job's images (virtual try-on): not an image it bills
 
     class Status(models.TextChoices):
         DRAFT = "draft"

@@ -21,6 +21,17 @@ def job_assets(job) -> QuerySet[Asset]:
     return Asset.objects.filter(job=job).order_by("index")
 
 
+def job_mask_asset(job) -> Asset | None:
+    """The mask Bedrock returned with a job's images (virtual try-on with return_mask): the job's own, the
+    repeated job's for a deduplicated one, a batch's first part's."""
+    if job.deduplicated_from_id:
+        job = job.deduplicated_from
+    if job.mask_asset_id:
+        return job.mask_asset
+    part = job.children.exclude(mask_asset=None).order_by("created_at").first() if job.parent_id is None else None
+    return part.mask_asset if part else None
+
+
 LINEAGE_MAX_ASSETS = 200
 
 

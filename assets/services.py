@@ -11,13 +11,15 @@ from PIL import Image
 
 from config.errors import ApplicationError
 from generation.bedrock.images import InputImage
+from generation.job_events import IMAGE as JOB_IMAGE
+from generation.job_events import job_changed_on_commit
 from tenants.models import Tenant
 from tenants.services import audit_event_record
 
 from . import storage
 from .models import Asset, Project
 from .provenance import fingerprints, marks
-from .provenance.stamp import provenance_stamp
+from .stamping import stamp_for_job
 
 FORMAT_EXTENSIONS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
 
@@ -75,12 +77,13 @@ def asset_watermark_id(*, job, index: int) -> str:
 def asset_ingest(*, job, index: int, data: bytes, seed: int | None) -> Asset:
     """Store image `index` of a job, once: a retried or redelivered task finds the slot taken and
     gets the same Asset back. Before it is stored the image gets its provenance — Atelier's watermark in the
-    pixels, then a signed C2PA manifest (assets.provenance.stamp) — and the sha256 of those final bytes names
-    the object. Its lineage parents are the job's source assets and the draft it finalizes."""
+    pixels, then a signed C2PA manifest (assets.provenance.stamp, in the stamp pool of assets.stamping) — and
+    the sha256 of those final bytes names the object. Its lineage parents are the job's source assets and the
+    draft it finalizes."""
     existing = Asset.objects.filter(job=job, index=index).first()
     if existing is not None:  # signing again would make other bytes (a new manifest) for the same slot
         return existing
-    stamped = provenance_stamp(job=job, watermark_id=asset_watermark_id(job=job, index=index), data=data)
+    stamped = stamp_for_job(job=job, watermark_id=asset_watermark_id(job=job, index=index), data=data)
     fields = _store(tenant=job.tenant, data=stamped.data, phash=stamped.phash, thumbnail=stamped.thumbnail)
     try:
         with transaction.atomic():
@@ -94,11 +97,28 @@ def asset_ingest(*, job, index: int, data: bytes, seed: int | None) -> Asset:
                 parents.append(job.finalizes_id)
             if parents:
                 asset.parents.set(parents)
+            job_changed_on_commit(job=job, event=JOB_IMAGE)  # a streaming waiter sends each image as it lands
     except IntegrityError:
         existing = Asset.objects.filter(job=job, index=index).first()
         if existing is None:  # not the slot: the watermark id was taken in the meantime, so try again later
             raise
         return existing  # a concurrent delivery stored the slot first; the object we stored is an orphan
+    return asset
+
+
+def asset_store_mask(*, job, data: bytes) -> Asset:
+    """The mask Bedrock returned beside a job's images (virtual try-on's `maskImage`), as an asset of the
+    job's project: no job slot (it is not one of the images billed or counted), the source image its parent.
+    The job points at it (GenerationJob.mask_asset)."""
+    fields = _store(tenant=job.tenant, data=data)
+    with transaction.atomic():
+        asset = Asset.objects.create(
+            tenant=job.tenant, project=job.project, kind=Asset.Kind.MASK, created_by=job.requested_by_user,
+            title="Try-on mask", tags=list(job.tags), **fields,
+        )  # fmt: skip
+        source = job.input_assets.get("image")
+        if source:
+            asset.parents.set([source])
     return asset
 
 

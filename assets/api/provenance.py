@@ -102,7 +102,7 @@ class ProvenanceCheckViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
             "multipart/form-data": inline_serializer(
                 "ProvenanceCheckUpload",
                 {
-                    "image": serializers.ImageField(required=False, help_text="JPEG or PNG, at most 5 MB."),
+                    "image": serializers.ImageField(required=False, help_text="PNG, JPEG or WebP, at most 5 MB."),
                     "asset": serializers.UUIDField(required=False, help_text="Or one of the tenant's assets."),
                 },
             ),

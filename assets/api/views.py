@@ -17,7 +17,7 @@ from config.openapi import IDEMPOTENCY_CONFLICT, error_responses
 from config.pagination import CursorPage
 from config.serializers import unknown_fields_check
 from generation.api.jobs import JOB_IDEMPOTENCY_KEY, JobSerializer, idempotency_key, submission_response
-from generation.services import job_finalize
+from generation.services import UPSCALERS, job_finalize
 from tenants.api.base import TenantScopedViewSet
 from tenants.permissions import CanCreate, CanReview, CanView
 
@@ -148,7 +148,19 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
         request=inline_serializer(
             "FinalizeRequest",
             {
-                "width": serializers.IntegerField(required=False, help_text="No smaller than the draft."),
+                "upscale": serializers.ChoiceField(
+                    choices=list(UPSCALERS),
+                    required=False,
+                    help_text="Upscale with this Stability upscaler instead of a premium re-render: fast (4x each "
+                    "side), conservative or creative (about 4 MP). Any image, uploaded ones too.",
+                ),
+                "prompt": serializers.CharField(
+                    required=False, help_text="Conservative and creative upscales: the draft's prompt unless given."
+                ),
+                "creativity": serializers.FloatField(
+                    required=False, help_text="Conservative and creative upscales: 0.1–0.5 (defaults 0.35 and 0.3)."
+                ),
+                "width": serializers.IntegerField(required=False, help_text="Re-render: no smaller than the draft."),
                 "height": serializers.IntegerField(required=False),
             },
         ),
@@ -161,18 +173,21 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
                 409,
                 503,
                 descriptions={
-                    409: f"`already_final`: the image is already premium at that size. {IDEMPOTENCY_CONFLICT}"
+                    409: f"`already_final`: the image is already premium at that size (a re-render). "
+                    f"{IDEMPOTENCY_CONFLICT}"
                 },
             ),
         },
     )
     @action(detail=True, methods=["post"])
     def finalize(self, request, tenant_slug, pk):
-        """Re-render this draft at premium quality, optionally larger (`width`, `height`): a new job."""
-        body = _json_object(request, known={"width", "height"})
+        """The final of this image, as a new job: a premium re-render of a draft, optionally larger (`width`,
+        `height`), or an upscale of any image (`upscale`, with `prompt` / `creativity` where it takes them)."""
+        body = _json_object(request, known={"width", "height", "upscale", "prompt", "creativity"})
         submission = job_finalize(
             tenant=self.tenant, actor=self.actor, asset=self.get_object(), width=body.get("width"),
-            height=body.get("height"), idempotency_key=idempotency_key(request),
+            height=body.get("height"), upscale=body.get("upscale"), prompt=body.get("prompt"),
+            creativity=body.get("creativity"), idempotency_key=idempotency_key(request),
         )  # fmt: skip
         return submission_response(submission, self.get_serializer_context())
 

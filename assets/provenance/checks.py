@@ -24,6 +24,7 @@ from .detectors import DETECTORS, RESOLUTION_ORDER, Evidence, Subject
 Verdict = ProvenanceCheck.Verdict
 NO_SUCH_ASSET = "No such asset."
 MIN_CHECK_SIDE = 8  # smaller is not a picture anyone needs traced
+CHECK_FORMATS = ("PNG", "JPEG", "WEBP")
 
 
 def _invalid(field: str, message: str) -> ApplicationError:
@@ -41,9 +42,10 @@ def provenance_verdict(evidence: list[Evidence]) -> tuple[str, Asset | None]:
 
 
 def _subject_of_upload(*, tenant: Tenant, data: bytes) -> Subject:
-    # The same checks as Bedrock's inputs: JPEG or PNG sniffed from the bytes, at most 5 MB, no decompression bomb.
+    # The same checks as Bedrock's inputs (sniffed from the bytes, at most 5 MB, no decompression bomb), in every
+    # format Atelier stores an asset in: a downloaded WebP asset must be checkable too.
     try:
-        image = read_image(data, min_side=MIN_CHECK_SIDE)
+        image = read_image(data, min_side=MIN_CHECK_SIDE, formats=CHECK_FORMATS)
     except ImageProblem as problem:
         raise _invalid("image", str(problem)) from None
     return Subject.from_bytes(tenant=tenant, data=image.data)

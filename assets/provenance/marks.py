@@ -13,6 +13,7 @@ takes the next derivation.
 
 import hashlib
 
+import numpy as np
 from PIL import Image
 
 from generation import watermark
@@ -33,6 +34,11 @@ def watermark_id_for(*, job_id, index: int, attempt: int = 0) -> str:
 def mark(image: Image.Image, watermark_id: str) -> Image.Image:
     """A copy of `image` carrying `watermark_id` (see generation.watermark.embed for sizes and modes)."""
     return watermark.embed(image, bytes.fromhex(watermark_id), key=KEY, carrier=CARRIER)
+
+
+def mark_pixels(pixels: np.ndarray, watermark_id: str) -> None:
+    """`watermark_id` into 8-bit RGB(A) pixels, in place (generation.watermark.embed_pixels)."""
+    watermark.embed_pixels(pixels, bytes.fromhex(watermark_id), key=KEY, carrier=CARRIER)
 
 
 def read(image: Image.Image) -> str | None:

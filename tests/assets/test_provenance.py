@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from PIL import Image
 
 from assets import storage
 from assets.models import Asset, ProvenanceCheck
-from assets.provenance import credentials, marks
+from assets.provenance import credentials, fingerprints, marks
 from assets.provenance.checks import provenance_check_run
 from assets.provenance.manifest import MIME_TYPES, TRAINED_ALGORITHMIC_MEDIA, manifest_read
 from assets.services import asset_store_upload, project_get_default
@@ -104,7 +105,7 @@ def test_a_generated_image_is_stored_marked_signed_and_hashed(tenant_a):
     assert asset.file_key == f"tenants/{tenant_a.uuid}/{asset.sha256[:2]}/{asset.sha256}.png"
     assert len(asset.watermark_id) == 16 and marks.read(image) == asset.watermark_id
     assert watermark.detect(image) == watermark.detect(opened(original))  # the model's mark survives ours
-    assert asset.phash == str(imagehash.phash(image))
+    assert asset.phash == fingerprints.phash(image)
     assert (image.format, image.size, asset.format) == ("PNG", (512, 512), "png")
     assert image.info["atelier:emulator"] == "true"  # the PNG's own metadata is kept
     assert psnr(opened(original), image) >= 38
@@ -146,7 +147,7 @@ def test_a_stability_jpeg_stays_jpeg_and_gets_atelier_mark_and_manifest(tenant_a
     assert marks.read(image) == asset.watermark_id
     reading = manifest_read(data=data, image_format="jpeg")
     assert reading.result == "trusted" and reading.atelier["model"] == STABILITY
-    assert asset.phash == str(imagehash.phash(image))
+    assert asset.phash == fingerprints.phash(image)
     assert hashlib.sha256(data).hexdigest() == asset.sha256
 
 
@@ -181,8 +182,22 @@ def test_an_upload_gets_its_sha256_and_phash_and_nothing_else(tenant_a):
 
     assert stored(upload) == photo  # the user's bytes, untouched
     assert upload.sha256 == hashlib.sha256(photo).hexdigest()
-    assert upload.phash == str(imagehash.phash(opened(photo)))
+    assert upload.phash == fingerprints.phash(opened(photo))
     assert (upload.watermark_id, upload.provenance) == (None, {})
+
+
+def test_the_perceptual_hash_is_imagehashs_phash_to_within_two_bits():
+    """fingerprints.phash shrinks the image in two steps, which is faster; a hash stored before (imagehash's phash,
+    one Lanczos over the whole image) still matches its image: the same, or one coefficient across the median."""
+    photos = [opened((PHOTOS / name).read_bytes()) for name in ("coffee.png", "chelsea.png", "astronaut.png",
+                                                                "rocket.jpg", "logo.png")]  # fmt: skip
+    images = photos + [photo.resize((1024, 1024), Image.Resampling.LANCZOS) for photo in photos[:3]]
+    images += [opened(emulator_image(seed=seed, width=1024, height=1024)) for seed in (1, 2, 3)]
+
+    distances = [imagehash.hex_to_hash(fingerprints.phash(image)) - imagehash.phash(image) for image in images]
+
+    assert max(distances) <= 2 < fingerprints.PHASH_MAX_DISTANCE
+    assert distances.count(0) >= len(images) - 2, distances
 
 
 # --- checks -------------------------------------------------------------------------------------

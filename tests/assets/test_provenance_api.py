@@ -103,7 +103,7 @@ def test_a_jpeg_photo_upload_has_no_evidence(viewer_a, generated):
 @pytest.mark.parametrize(
     ("data", "words"),
     [
-        (b"just some text, not a picture", "JPEG or PNG"),
+        (b"just some text, not a picture", "JPEG, PNG or WebP"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "cannot be read"),
         (b"\xff\xd8\xff\xe0" + b"garbage" * 20, "cannot be read"),
         (b"", "empty"),

@@ -5,13 +5,12 @@ named by its own sha256, and a provenance check of those bytes traces them back 
 import hashlib
 import io
 
-import imagehash
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from assets.models import Asset
-from assets.provenance import marks
+from assets.provenance import fingerprints, marks
 from assets.provenance.manifest import TRAINED_ALGORITHMIC_MEDIA, manifest_read
 from tenants.models import Role
 
@@ -41,7 +40,7 @@ def test_a_generated_image_in_the_bucket_proves_where_it_came_from(api, pipeline
     image = Image.open(io.BytesIO(data))
     assert hashlib.sha256(data).hexdigest() == asset.sha256 == job["assets"][0]["sha256"]
     assert marks.read(image) == asset.watermark_id is not None
-    assert asset.phash == str(imagehash.phash(image))
+    assert asset.phash == fingerprints.phash(image)
     reading = manifest_read(data=data, image_format="png")
     assert reading.result == "trusted" and reading.signed_by_atelier
     assert [(a["action"], a["digitalSourceType"]) for a in reading.actions] == [

@@ -454,3 +454,32 @@ def test_sweep_orphans_deletes_only_old_unreferenced_objects(backend, tenant_a, 
     assert kept_file not in output and kept_thumb not in output
     assert "1 orphaned object(s) deleted." in output
     assert backend.list_keys("tenants/") == sorted([kept_file, kept_thumb])
+
+
+# --- threads --------------------------------------------------------------------------------------
+
+
+def test_threads_writing_at_once_each_store_their_bytes_through_one_boto3_session(s3_backend):
+    """A worker's threads store images at once: each thread its own boto3 resource (they are not thread-safe),
+    all made from the storage's one Session (config/storages.py), and every object holds its own bytes."""
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assets import storage
+
+    payloads = {f"threads/{index}.bin": os.urandom(64 * 1024 + index) for index in range(8)}
+    all_started = threading.Barrier(8)  # eight threads, each with one object: they write at once
+
+    def put(key: str):
+        all_started.wait(timeout=30)
+        storage.put_object(key, payloads[key], "application/octet-stream")
+        return default_storage.connection, default_storage._create_session()
+
+    with ThreadPoolExecutor(8) as threads:
+        made = list(threads.map(put, payloads))
+
+    assert s3_backend.list_keys("threads/") == sorted(payloads)
+    assert all(storage.read_object(key) == data for key, data in payloads.items())
+    resources, sessions = {id(resource) for resource, _ in made}, {id(session) for _, session in made}
+    assert len(resources) == 8 and len(sessions) == 1

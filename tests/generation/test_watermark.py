@@ -190,3 +190,55 @@ def test_fused_transform_equals_dwt2_then_blockwise_dct_and_back():
     expected = pywt.idwt2((low_low_change, (None, None, None)), "haar", mode="periodization")
 
     np.testing.assert_allclose(watermark._luma_change(change), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["astronaut.png", "logo.png"])
+def test_embed_pixels_marks_an_array_in_place_as_embed_marks_an_image(name):
+    original = photo(name)
+    pixels = np.array(original)
+
+    watermark.embed_pixels(pixels, PAYLOAD)
+
+    assert np.array_equal(pixels, np.asarray(marked_photo(name)))
+    assert detect(Image.fromarray(pixels)) == PAYLOAD
+    with pytest.raises(ValueError):
+        watermark.embed_pixels(np.asarray(original, dtype=np.float32), PAYLOAD)
+
+
+def all_float_embed(image: Image.Image, payload: bytes, *, key: int, carrier: tuple[int, int]) -> np.ndarray:
+    """The embed as first written: every step in float32 over the whole image, clipping corrected everywhere."""
+    pixels = np.array(watermark._rgb_or_rgba(image))
+    height, width = watermark._block_area(pixels)
+    rgb = pixels[:height, :width, :3].astype(np.float32)
+
+    def coefficients_of(colours):
+        return watermark._carrier_coefficients(colours @ watermark.LUMA_WEIGHTS, carrier)
+
+    def moved(colours, change):
+        return np.clip(colours + watermark._luma_change(change, carrier)[..., None], 0, 255)
+
+    coefficients = coefficients_of(rgb)
+    dither, bit_index = watermark._key_tables(coefficients.size, key)
+    bits = watermark._codeword(payload)[bit_index].reshape(coefficients.shape)
+    offset = dither.reshape(coefficients.shape) + bits * np.float32(watermark.QIM_STEP / 2)
+    target = offset + watermark.QIM_STEP * np.round((coefficients - offset) / watermark.QIM_STEP)
+    marked = moved(rgb, target - coefficients)
+    for _ in range(watermark.CLIP_CORRECTION_PASSES):
+        shortfall = target - coefficients_of(marked)
+        shortfall[np.abs(shortfall) < watermark.QIM_STEP / 8] = 0
+        marked = moved(marked, shortfall)
+    pixels[:height, :width, :3] = (marked + 0.5).astype(np.uint8)
+    return pixels
+
+
+@pytest.mark.parametrize("name", PHOTO_NAMES)
+@pytest.mark.parametrize("mark", ["emulator", "atelier"])
+def test_embed_gives_the_all_float_embeds_pixels(name, mark):
+    """8-bit adds away from black and white, floats near them: the same pixels as floats everywhere, but for a
+    rare ±1 where float rounding differs."""
+    key, carrier = (watermark.DITHER_SEED, watermark.CARRIER_COEFFICIENT) if mark == "emulator" else (7, (2, 1))
+
+    fast = np.asarray(embed(photo(name), PAYLOAD, key=key, carrier=carrier), dtype=np.int16)
+
+    difference = np.abs(fast - all_float_embed(photo(name), PAYLOAD, key=key, carrier=carrier))
+    assert difference.max() <= 1 and np.count_nonzero(difference) <= difference.size // 10_000
