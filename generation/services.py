@@ -9,6 +9,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -20,7 +21,7 @@ from django.utils import timezone
 from assets import library
 from assets.models import Asset, Project, PromptVersion, Seed
 from assets.selectors import job_assets
-from assets.services import asset_store_upload, project_get_default
+from assets.services import asset_store_mask, asset_store_upload, project_get_default
 from assets.storage import StorageUnavailable, read_object
 from billing.pricing import Quote, price_quote
 from billing.selectors import job_cost
@@ -31,9 +32,20 @@ from tenants.models import ApiKey, Tenant
 from tenants.services import Actor, audit_event_record
 from tenants.webhooks import webhook_event_emit
 
-from .bedrock.request import IMAGE_FIELDS, TASK_FIELDS, ImageRequest, validate_request, whole_number
-from .bedrock.specs import MAX_IMAGES_PER_REQUEST, Family, Task
-from .catalog import ValidatedRequest, request_validate
+from .bedrock.request import (
+    IMAGE_FIELDS,
+    ImageRequest,
+    default_task,
+    fields_taken,
+    tool_input_problem,
+    tool_output_size,
+    validate_request,
+    whole_number,
+)
+from .bedrock.specs import MAX_IMAGES_PER_REQUEST, SPECS, Family, Task
+from .catalog import ValidatedRequest, model_list_for_tenant, request_validate
+from .job_events import ENDED as JOB_ENDED
+from .job_events import job_changed_on_commit
 from .models import BedrockModel, GenerationJob
 
 Status = GenerationJob.Status
@@ -47,7 +59,10 @@ SOURCE_ASSET_FIELD = {
     Task.IMAGE_VARIATION: "images",
     Task.COLOR_GUIDED_GENERATION: "reference_image",
     Task.TEXT_IMAGE: "condition_image",
-}
+    Task.VIRTUAL_TRY_ON: "image",  # the person or scene to dress; the garment is reference_image
+    **{task: "image" for task in (Task.UPSCALE, Task.SEARCH_REPLACE, Task.SEARCH_RECOLOR, Task.ERASE_OBJECT,
+                                  Task.CONTROL_SKETCH, Task.CONTROL_STRUCTURE, Task.STYLE_GUIDE, Task.STYLE_TRANSFER)},
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,14 +107,16 @@ def job_submit(
         project_defaults=finalizes is None,  # a final re-renders its draft as it was, not with today's defaults
     )  # fmt: skip
     project, prompt_version, saved_seed = resolved.project, resolved.prompt_version, resolved.saved_seed
-    if finalizes is not None:  # a final keeps its draft's saved prompt and seed
+    if finalizes is not None and finalizes.job is not None and finalizes.job.model.model_id == resolved.model_id:
+        # A re-render keeps its draft's saved prompt and seed; an upscale (another model) used neither.
         prompt_version, saved_seed = finalizes.job.prompt_version, finalizes.job.saved_seed
     tags = _tags(tags)
     validated, total = _prepare(tenant, resolved.model_id, resolved.raw, source_asset_id)
     quote = _quote(tenant, validated, total)
     request, explicit_seed = validated.request, validated.request.seed is not None
-    if not explicit_seed and "seed" in TASK_FIELDS[request.task]:
-        request = request.with_seed(_random_seed(validated.model.spec()))
+    spec = validated.model.spec()
+    if not explicit_seed and "seed" in fields_taken(spec, request.task):
+        request = request.with_seed(_random_seed(spec))
     fingerprint = _fingerprint(tenant, request, total)
 
     try:
@@ -302,23 +319,20 @@ def _fill_defaults(raw: dict, project: Project | None, model_id: str, rendered) 
     and style, then the project's negative prompt, quality, size and (colour-guided) palette. The
     negative prompt is a brand rule and always applies; style, quality and size apply only where the
     model offers them, so a default never makes a request invalid."""
-    task = raw.get("task_type") or Task.TEXT_IMAGE
-    if not isinstance(task, str) or task not in Task.__members__:
+    model = BedrockModel.objects.filter(model_id=model_id).first() if isinstance(model_id, str) else None
+    if model is None:
+        return  # validation names model
+    spec = model.spec()
+    task = raw.get("task_type") or default_task(spec)
+    if not isinstance(task, str) or task not in Task.__members__ or Task(task) not in spec.tasks:
         return  # validation names task_type
     task = Task(task)
-    takes = TASK_FIELDS[task]
+    takes = fields_taken(spec, task)
     negative = (rendered.negative_text if rendered else "") or (project.default_negative_prompt if project else "")
     if negative and "negative_prompt" in takes and not _given(raw, "negative_prompt"):
         raw["negative_prompt"] = negative
     if project and project.brand_palette and task is Task.COLOR_GUIDED_GENERATION and not _given(raw, "colors"):
         raw["colors"] = list(project.brand_palette)
-    if not (rendered and rendered.style) and not (
-        project and (project.default_quality or (project.default_width and project.default_height))
-    ):
-        return  # nothing below to fill: spare the model lookup
-    model = BedrockModel.objects.filter(model_id=model_id).first() if isinstance(model_id, str) else None
-    if model is None:
-        return  # validation names model
     if rendered and rendered.style in model.styles and "style" in takes and not _given(raw, "style"):
         raw["style"] = rendered.style
     if project is None:
@@ -338,7 +352,7 @@ def _prepare(tenant: Tenant, model_id: str, raw: dict, source_asset_id) -> tuple
     """The request validated against the catalog, and how many images it asks for in all."""
     raw = dict(raw)
     if source_asset_id is not None:
-        _fill_from_source_asset(tenant, raw, source_asset_id)
+        _fill_from_source_asset(tenant, raw, source_asset_id, model_id)
     total = _images_asked(raw)
     if "n" in raw:  # one request makes at most MAX_IMAGES_PER_REQUEST; a batch repeats it
         raw["n"] = min(total, MAX_IMAGES_PER_REQUEST)
@@ -387,18 +401,22 @@ def _uuid_or_none(value):
         return None
 
 
-def _fill_from_source_asset(tenant: Tenant, raw: dict, source_asset_id) -> None:
+def _fill_from_source_asset(tenant: Tenant, raw: dict, source_asset_id, model_id) -> None:
     asset = Asset.objects.for_tenant(tenant).filter(pk=_uuid_or_none(source_asset_id)).first()
     if asset is None:
         raise ApplicationError("invalid", "source_asset: no such asset.", fields={"source_asset": ["No such asset."]})
-    task = raw.get("task_type") or Task.TEXT_IMAGE
+    task = raw.get("task_type") or default_task(SPECS.get(model_id) if isinstance(model_id, str) else None)
     field = SOURCE_ASSET_FIELD.get(task) if isinstance(task, str) and task in Task.__members__ else None
     # A variation may take more images beside its source asset; every other input is one image.
     if field is None or (raw.get(field) and field != "images"):
         reason = f"{task} takes no source asset here" if field is None else f"give either {field} or source_asset"
         raise ApplicationError("invalid", f"source_asset: {reason}.", fields={"source_asset": [reason.capitalize()]})
-    with _storage_errors_as_503():
-        data = read_object(asset.file_key)
+    try:
+        with _storage_errors_as_503():
+            data = read_object(asset.file_key)
+    except FileNotFoundError:
+        message = "Its stored image is missing, so it cannot be an input."
+        raise ApplicationError("invalid", f"source_asset: {message}", fields={"source_asset": [message]}) from None
     if field == "images":
         more = raw.get("images") or []
         raw[field] = [data, *(more if isinstance(more, list) else [more])]
@@ -595,7 +613,7 @@ def job_request(job: GenerationJob) -> ImageRequest:
 def _stored_raw(job: GenerationJob) -> dict:
     """The request a job stored, as raw fields, with its input images' bytes."""
     task = Task(job.params["task"])
-    takes = TASK_FIELDS[task] - set(IMAGE_FIELDS) - {"images"}
+    takes = fields_taken(job.model.spec(), task) - set(IMAGE_FIELDS) - {"images"}
     raw = {key: value for key, value in job.params.items() if key in takes} | {"task_type": task.value}
     ids = [pk for value in job.input_assets.values() for pk in (value if isinstance(value, list) else [value])]
     keys = {str(pk): key for pk, key in Asset.objects.filter(pk__in=ids).values_list("pk", "file_key")}
@@ -605,21 +623,49 @@ def _stored_raw(job: GenerationJob) -> dict:
 
 
 FINAL_QUALITY = "premium"
+# What finalize may upscale with, by the name a request gives: the Stability upscale services.
+UPSCALERS = {
+    "fast": "stability.stable-fast-upscale-v1:0",
+    "conservative": "stability.stable-conservative-upscale-v1:0",
+    "creative": "stability.stable-creative-upscale-v1:0",
+}
+UPSCALE_OPTIONS = ("prompt", "creativity")  # what an upscale may be told beside its image, where it takes it
 
 
 def job_finalize(
-    *, tenant: Tenant, actor: Actor, asset: Asset, width=None, height=None, idempotency_key: str | None = None
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    asset: Asset,
+    width=None,
+    height=None,
+    upscale=None,
+    prompt=None,
+    creativity=None,
+    idempotency_key: str | None = None,
 ) -> Submission:
-    """Re-render a generated draft at premium quality, optionally larger, with the same model,
-    prompt, inputs and seed: a new job whose image is the draft's child, priced and budget-checked
-    like any other."""
+    """Make the final of an image, as a new job whose image is its child, priced and budget-checked
+    like any other. Without `upscale`: re-render a generated draft at premium quality, optionally
+    larger, with the same model, prompt, inputs and seed. With `upscale` (fast, conservative,
+    creative): that Stability upscaler works on the image itself, so any image may be upscaled."""
+    if upscale is not None:
+        if width is not None or height is not None:
+            field = "width" if width is not None else "height"
+            message = "An upscale sets its own size (fast: 4x each side; conservative and creative: about 4 MP)."
+            raise ApplicationError("invalid", f"{field}: {message}", fields={field: [message]})
+        return _job_upscale(tenant=tenant, actor=actor, asset=asset, upscale=upscale, prompt=prompt,
+                            creativity=creativity, idempotency_key=idempotency_key)  # fmt: skip
+    for field, value in (("prompt", prompt), ("creativity", creativity)):
+        if value is not None:
+            message = "Only an upscale (upscale: creative or conservative) takes this; a re-render keeps the draft's."
+            raise ApplicationError("invalid", f"{field}: {message}", fields={field: [message]})
     job = asset.job
     if job is None:
-        message = "Only a generated image can be finalized; this one was uploaded."
+        message = "Only a generated image can be finalized at premium; this one was uploaded (it can be upscaled)."
         raise ApplicationError("invalid", f"asset: {message}", fields={"asset": [message]})
     with _storage_errors_as_503():
         raw = _stored_raw(job)
-    takes = TASK_FIELDS[Task(job.task_type)]
+    takes = fields_taken(job.model.spec(), Task(job.task_type))
     if "quality" not in takes or FINAL_QUALITY not in job.model.qualities:
         message = f"{job.model.name} has no {FINAL_QUALITY} quality to finalize at."
         raise ApplicationError("invalid", f"quality: {message}", fields={"quality": [message]})
@@ -636,6 +682,140 @@ def job_finalize(
         tenant=tenant, actor=actor, model_id=job.model.model_id, raw=raw, project_id=asset.project_id,
         idempotency_key=idempotency_key, tags=job.tags, finalizes=asset,
     )  # fmt: skip
+
+
+def _job_upscale(*, tenant, actor, asset: Asset, upscale, prompt, creativity, idempotency_key) -> Submission:
+    """The asset as the `image` of an upscaler's job; the prompt, where it takes one, is the draft's unless given."""
+    spec = _upscaler_spec(upscale)
+    raw = {}
+    for field, value in (("prompt", prompt), ("creativity", creativity)):
+        if value is None:
+            continue
+        if spec.param(field) is None:
+            message = f"{spec.name} takes no {field}."
+            raise ApplicationError("invalid", f"{field}: {message}", fields={field: [message]})
+        raw[field] = value
+    if spec.param("prompt") is not None and raw.get("prompt") in (None, ""):
+        drafted = _drafted_prompt(asset)
+        if not drafted:
+            message = f"{spec.name} needs a prompt, and this image has none to reuse: give one."
+            raise ApplicationError("invalid", f"prompt: {message}", fields={"prompt": [message]})
+        raw["prompt"] = drafted
+    problem = tool_input_problem(spec, spec.param("image"), asset.width, asset.height)
+    if problem:
+        raise ApplicationError("invalid", f"asset: {problem}", fields={"asset": [problem]})
+    try:
+        return job_submit(
+            tenant=tenant, actor=actor, model_id=spec.model_id, raw=raw, project_id=asset.project_id,
+            source_asset_id=str(asset.pk), idempotency_key=idempotency_key,
+            tags=asset.job.tags if asset.job else list(asset.tags), finalizes=asset,
+        )  # fmt: skip
+    except ApplicationError as error:
+        if "source_asset" not in error.fields:
+            raise
+        # The asset is the URL's, not a field the caller sent: name it as the caller knows it.
+        message = error.fields["source_asset"][0]
+        raise ApplicationError(error.code, f"asset: {message}", fields={"asset": [message]}) from None
+
+
+def _upscaler_spec(upscale):
+    model_id = UPSCALERS.get(upscale) if isinstance(upscale, str) else None
+    if model_id is None:
+        message = f"Give one of: {', '.join(UPSCALERS)}."
+        raise ApplicationError("invalid", f"upscale: {message}", fields={"upscale": [message]})
+    return SPECS[model_id]
+
+
+def _drafted_prompt(asset: Asset) -> str:
+    """The prompt the image was made with: its job's, or (an upscale takes none) that of the draft it finalizes."""
+    job, hops = asset.job, 0
+    while job is not None and hops < 10:
+        prompt = (job.params or {}).get("prompt")
+        if isinstance(prompt, str) and prompt:
+            return prompt
+        job, hops = job.finalizes.job if job.finalizes_id else None, hops + 1
+    return ""
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What one model the tenant's catalog offers would make of an image, and its price, before the click."""
+
+    kind: str  # finals: "premium" or a key of UPSCALERS; tools: the model id
+    model: BedrockModel
+    width: int  # the output's size
+    height: int
+    unit_price: Decimal
+    problem: str = ""  # why this image cannot take it, if it cannot
+    prompt: str = ""  # the prompt it would reuse, where it takes one
+    options: tuple = ()  # the UPSCALE_OPTIONS Params it takes
+
+
+def asset_finalize_options(*, tenant: Tenant, asset: Asset) -> list[Offer]:
+    """The finals the tenant's catalog offers for this image (enabled, allowed, priced at the final's
+    size): the premium re-render where its model has premium, then each upscaler."""
+    offered = {model.model_id: model for model in model_list_for_tenant(tenant=tenant)}
+    options = []
+    job = asset.job
+    if job is not None and job.model.model_id in offered and FINAL_QUALITY in job.model.qualities:
+        if "quality" in fields_taken(job.model.spec(), Task(job.task_type)):
+            problem = ""
+            if job.quality == FINAL_QUALITY:
+                problem = f"Already {FINAL_QUALITY} at {asset.width}×{asset.height}: give a larger size."
+            size = (asset.width, asset.height)
+            options += _priced(tenant, "premium", job.model, size, problem, quality=FINAL_QUALITY)
+    for kind, model_id in UPSCALERS.items():
+        if model_id in offered:
+            for offer in _tool_offer(tenant, kind, offered[model_id], asset):
+                spec = offer.model.spec()
+                takes = tuple(spec.param(name) for name in UPSCALE_OPTIONS if spec.param(name) is not None)
+                prompt = _drafted_prompt(asset) if spec.param("prompt") else ""
+                options.append(replace(offer, options=takes, prompt=prompt))
+    return options
+
+
+def asset_tool_offers(*, tenant: Tenant, asset: Asset, model_ids) -> dict[str, Offer]:
+    """Of these image tools, the ones the tenant's catalog offers, each with what it would make of this
+    image (its output size, or why the image does not fit) and its price."""
+    offered = {model.model_id: model for model in model_list_for_tenant(tenant=tenant).filter(model_id__in=model_ids)}
+    return {
+        offer.kind: offer
+        for model_id, model in offered.items()
+        if model.spec().is_tool
+        for offer in _tool_offer(tenant, model_id, model, asset)
+    }
+
+
+def asset_try_on_offer(*, tenant: Tenant, asset: Asset, model_id: str) -> Offer | None:
+    """Virtual try-on with this image as the person, where the tenant's catalog offers the model and it
+    does the task: its output is the image's size and priced at it, or why the image does not fit."""
+    model = model_list_for_tenant(tenant=tenant).filter(model_id=model_id).first()
+    if model is None or Task.VIRTUAL_TRY_ON.value not in model.task_types:
+        return None
+    spec, width, height = model.spec(), asset.width, asset.height
+    problem = ""
+    if max(width, height) > spec.edit_max_side:
+        problem = f"The image is {width}x{height} px; {spec.name} takes sides of at most {spec.edit_max_side} px."
+    elif spec.size_rule.max_pixels and width * height > spec.size_rule.max_pixels:
+        problem = f"The image has {width * height:,} px; {spec.name} takes at most {spec.size_rule.max_pixels:,}."
+    offers = _priced(tenant, model_id, model, (width, height), problem)
+    return offers[0] if offers else None
+
+
+def _tool_offer(tenant: Tenant, kind: str, model: BedrockModel, asset: Asset) -> list[Offer]:
+    spec = model.spec()
+    size = tool_output_size(spec, asset.width, asset.height)
+    problem = tool_input_problem(spec, spec.param("image"), asset.width, asset.height) or ""
+    return _priced(tenant, kind, model, size, problem)
+
+
+def _priced(tenant, kind, model, size, problem, *, quality="standard") -> list[Offer]:
+    """[the offer], or [] when no price is in force for it (a model with no price is not offered)."""
+    try:
+        quote = price_quote(model=model, width=size[0], height=size[1], quality=quality, n=1, tenant=tenant)
+    except ApplicationError:
+        return []
+    return [Offer(kind, model, size[0], size[1], quote.unit_price, problem)]
 
 
 def _final_size(asset: Asset, takes: set[str], *, width, height) -> dict:
@@ -711,6 +891,15 @@ def job_record_call(*, job_id, record: CallRecord) -> None:
     job.save(update_fields=["bedrock_request_ids", "images_filtered", "error_message", "updated_at"])
 
 
+def job_record_mask(*, job: GenerationJob, data: bytes) -> None:
+    """Keep the mask a call returned (virtual try-on with return_mask) as the job's mask asset, once: a
+    retried call finds it kept. Free: Bedrock bills the images, and the mask is no image slot of the job."""
+    if GenerationJob.objects.filter(pk=job.pk, mask_asset__isnull=False).exists():
+        return
+    mask = asset_store_mask(job=job, data=data)
+    GenerationJob.objects.filter(pk=job.pk, mask_asset__isnull=True).update(mask_asset=mask, updated_at=timezone.now())
+
+
 @transaction.atomic
 def job_note_retry(*, job_id, code: str, message: str) -> None:
     """A retryable failure: the job stays running; the last reason is kept for people to see."""
@@ -739,8 +928,7 @@ def job_finish(*, job_id, images_stored: int, last_call: CallRecord | None = Non
         job.status, job.error_code = Status.PARTIALLY_FILTERED, "content_filtered"
     else:
         job.status, job.error_code, job.error_message = Status.SUCCEEDED, "", ""
-    job.finished_at = timezone.now()
-    job.save()
+    _mark_ended(job)
     _after_end(job)
     return job
 
@@ -754,8 +942,7 @@ def job_fail(*, job_id, code: str, message: str) -> GenerationJob:
         return job
     job.status, job.error_code, job.error_message = Status.FAILED, code, message[:2000]
     _count_images(job)
-    job.finished_at = timezone.now()
-    job.save()
+    _mark_ended(job)
     _after_end(job)
     return job
 
@@ -784,8 +971,7 @@ def _cancel(job: GenerationJob) -> None:
     charged when its images land (_settle_late)."""
     job.status = Status.CANCELLED
     _count_images(job)
-    job.finished_at = timezone.now()
-    job.save()
+    _mark_ended(job)
     if job.parent_id is None:
         job_settle(job=job)
 
@@ -816,6 +1002,13 @@ def _settle_late(job: GenerationJob) -> None:
         _count_images(parent)
         parent.save(update_fields=["images_returned", "images_filtered", "updated_at"])
         job_settle(job=parent)
+
+
+def _mark_ended(job: GenerationJob) -> None:
+    """The one place a job's end is written: its time, the row, and its waiters told once that commits."""
+    job.finished_at = timezone.now()
+    job.save()
+    job_changed_on_commit(job=job, event=JOB_ENDED)
 
 
 def _count_images(job: GenerationJob) -> None:
@@ -882,8 +1075,7 @@ def _parent_settle(parent_id) -> None:
         parent.error_message = f"{failed} of {children.count()} parts failed; {parent.images_filtered} images withheld."
     else:
         parent.status = Status.SUCCEEDED
-    parent.finished_at = timezone.now()
-    parent.save()
+    _mark_ended(parent)
     job_settle(job=parent)
     _emit_ended(parent)
 

@@ -6,9 +6,11 @@ import functools
 import json
 import logging
 import random
+import threading
 import time
 
 from celery import shared_task
+from celery import signals as celery_signals
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 
@@ -41,10 +43,37 @@ def _acquire(quota, model_id: str):
     return grant
 
 
+_worker_threads = 0  # the worker's concurrency as its command line set it (celeryd_init), 0 when not a worker
+
+
+@celery_signals.celeryd_init.connect(weak=False)
+def _note_worker_concurrency(options=None, **kwargs) -> None:
+    global _worker_threads
+    _worker_threads = int((options or {}).get("concurrency") or 0)
+
+
+def bedrock_pool_size() -> int:
+    """Connections the Bedrock client keeps open: one per thread that may call at once, and never fewer than
+    botocore's default."""
+    return max(10, _worker_threads, settings.ATELIER_WORKER_CONCURRENCY)
+
+
+_bedrock_client_lock = threading.Lock()
+
+
 @functools.cache
+def _bedrock_client():
+    return client_from_settings(max_pool_connections=bedrock_pool_size())
+
+
 def bedrock_client():
-    """One client per worker process (boto3 clients are thread-safe, and made after the fork)."""
-    return client_from_settings()
+    """One client per worker process, shared by its threads (boto3 clients are thread-safe, and made after
+    a fork); the lock makes the first callers wait for one client rather than each build their own."""
+    with _bedrock_client_lock:
+        return _bedrock_client()
+
+
+bedrock_client.cache_clear = _bedrock_client.cache_clear  # the tests point the worker at a new emulator
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -145,6 +174,8 @@ def _generate(job: GenerationJob) -> tuple[int, services.CallRecord | None]:
                 seed = body.get("seed")
             asset_ingest(job=job, index=slots[offset], data=data, seed=seed)
             stored.add(slots[offset])
+        if result.mask is not None:
+            services.job_record_mask(job=job, data=result.mask)
         record = services.CallRecord(response.request_id, result.filtered, result.filter_reasons)
         if call_index < len(calls) - 1:
             services.job_record_call(job_id=job.pk, record=record)

@@ -9,14 +9,24 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from assets.api.serializers import AssetSerializer
-from assets.selectors import job_assets
+from assets.selectors import job_assets, job_mask_asset
 from billing.selectors import job_cost
 from config.errors import ApplicationError
 from config.filters import UtcIsoDateTimeFilter
 from config.openapi import IDEMPOTENCY_CONFLICT, IDEMPOTENT_REPLAYED_HEADER, error_responses
 from config.pagination import CursorPage
 from generation import services
-from generation.bedrock.specs import CONTROL_MODES, OUTPAINTING_MODES, Task
+from generation.bedrock.specs import (
+    CONTROL_MODES,
+    OUTPAINTING_MODES,
+    TRY_ON_EXCLUSION_VALUES,
+    TRY_ON_GARMENT_CLASSES,
+    TRY_ON_GARMENT_STYLING,
+    TRY_ON_MASK_SHAPES,
+    TRY_ON_MASK_TYPES,
+    TRY_ON_MERGE_STYLES,
+    Task,
+)
 from generation.models import GenerationJob
 from tenants.api.base import TenantScopedViewSet
 from tenants.api.idempotency import REPLAYED_HEADER, idempotency_key
@@ -76,7 +86,10 @@ class JobRequestSerializer(serializers.Serializer):
     400 naming it. Describes the body for the OpenAPI schema; job_body and the catalog do the checking."""
 
     model = serializers.CharField(required=False, help_text="A catalog model id; default: the project's model.")
-    task_type = serializers.ChoiceField(choices=[task.value for task in Task], required=False, default="TEXT_IMAGE")
+    task_type = serializers.ChoiceField(
+        choices=[task.value for task in Task], required=False,
+        help_text="Default: TEXT_IMAGE; for a Stability image service, its one task.",
+    )  # fmt: skip
     prompt = serializers.CharField(required=False, trim_whitespace=False)
     negative_prompt = serializers.CharField(required=False, trim_whitespace=False)
     size = serializers.CharField(required=False, help_text="`WIDTHxHEIGHT`, instead of `width` and `height`.")
@@ -87,8 +100,11 @@ class JobRequestSerializer(serializers.Serializer):
     n = serializers.IntegerField(required=False, help_text="Images; above 5 (up to 200) the job is a batch.")
     seed = serializers.IntegerField(required=False, help_text="Default: a random seed, stored.")
     cfg_scale = serializers.FloatField(required=False)
-    style = serializers.CharField(required=False, help_text="Nova's style preset.")
-    output_format = serializers.CharField(required=False, help_text="Stability: `png` or `jpeg`.")
+    style = serializers.CharField(required=False, help_text="Nova's style, or a Stability tool's style_preset.")
+    output_format = serializers.CharField(
+        required=False,
+        help_text="Stability: `png`, `jpeg`, or `webp` where the model offers it (see the model's `output_formats`).",
+    )
     image = serializers.CharField(required=False, help_text="The input image: base64, or a `data:` URL.")
     images = serializers.ListField(child=serializers.CharField(), required=False, help_text="IMAGE_VARIATION.")
     mask_image = serializers.CharField(required=False, help_text="Black where to change, white to keep.")
@@ -101,6 +117,34 @@ class JobRequestSerializer(serializers.Serializer):
     reference_image = serializers.CharField(required=False)
     similarity_strength = serializers.FloatField(required=False)
     strength = serializers.FloatField(required=False, help_text="IMAGE_TO_IMAGE.")
+    # The Stability image services' own fields (each tool's ranges: GET /api/v1/models/ `params`).
+    style_image = serializers.CharField(required=False, help_text="STYLE_TRANSFER: the image whose style to apply.")
+    creativity = serializers.FloatField(required=False, help_text="UPSCALE (creative, conservative), OUTPAINTING.")
+    grow_mask = serializers.IntegerField(required=False, help_text="Stability inpaint, erase, search: px, 0–20.")
+    left = serializers.IntegerField(required=False, help_text="Stability OUTPAINTING: px to add, 0–2000.")
+    right = serializers.IntegerField(required=False, help_text="Stability OUTPAINTING: px to add, 0–2000.")
+    up = serializers.IntegerField(required=False, help_text="Stability OUTPAINTING: px to add, 0–2000.")
+    down = serializers.IntegerField(required=False, help_text="Stability OUTPAINTING: px to add, 0–2000.")
+    search_prompt = serializers.CharField(required=False, help_text="SEARCH_REPLACE: what to find.")
+    select_prompt = serializers.CharField(required=False, help_text="SEARCH_RECOLOR: what to find.")
+    fidelity = serializers.FloatField(required=False, help_text="STYLE_GUIDE: 0–1.")
+    style_strength = serializers.FloatField(required=False, help_text="STYLE_TRANSFER: 0–1.")
+    composition_fidelity = serializers.FloatField(required=False, help_text="STYLE_TRANSFER: 0–1.")
+    change_strength = serializers.FloatField(required=False, help_text="STYLE_TRANSFER: 0.1–1.")
+    # VIRTUAL_TRY_ON (Nova Canvas): `image` is the source, `reference_image` the garment.
+    mask_type = serializers.ChoiceField(choices=TRY_ON_MASK_TYPES, required=False, help_text="VIRTUAL_TRY_ON.")
+    garment_class = serializers.ChoiceField(
+        choices=TRY_ON_GARMENT_CLASSES, required=False, help_text="mask_type GARMENT."
+    )
+    mask_shape = serializers.ChoiceField(choices=TRY_ON_MASK_SHAPES, required=False, help_text="GARMENT or PROMPT.")
+    long_sleeve_style = serializers.ChoiceField(choices=TRY_ON_GARMENT_STYLING["long_sleeve_style"], required=False)
+    tucking_style = serializers.ChoiceField(choices=TRY_ON_GARMENT_STYLING["tucking_style"], required=False)
+    outer_layer_style = serializers.ChoiceField(choices=TRY_ON_GARMENT_STYLING["outer_layer_style"], required=False)
+    preserve_body_pose = serializers.ChoiceField(choices=TRY_ON_EXCLUSION_VALUES, required=False)
+    preserve_hands = serializers.ChoiceField(choices=TRY_ON_EXCLUSION_VALUES, required=False)
+    preserve_face = serializers.ChoiceField(choices=TRY_ON_EXCLUSION_VALUES, required=False)
+    merge_style = serializers.ChoiceField(choices=TRY_ON_MERGE_STYLES, required=False)
+    return_mask = serializers.BooleanField(required=False, help_text="Store the mask Bedrock returns as an asset.")
     project = serializers.UUIDField(required=False, help_text="Default: the tenant's default project.")
     source_asset = serializers.UUIDField(required=False, help_text="An asset whose image fills the task's input.")
     tags = serializers.ListField(child=serializers.CharField(), required=False, help_text="Up to 20 campaign tags.")
@@ -126,6 +170,9 @@ class JobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     children = serializers.SerializerMethodField()
     assets = serializers.SerializerMethodField()
+    mask_asset = serializers.SerializerMethodField(
+        help_text="Virtual try-on with return_mask: the id of the mask asset Bedrock returned (not charged)."
+    )
 
     class Meta:
         model = GenerationJob
@@ -135,7 +182,7 @@ class JobSerializer(serializers.ModelSerializer):
             "params", "attempts", "error", "images_requested", "images_returned", "images_filtered",
             "bedrock_request_ids", "warnings", "deduplicated_from", "parent", "finalizes", "prompt_version",
             "saved_seed", "progress", "children",
-            "assets",
+            "assets", "mask_asset",
             "created_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
@@ -162,6 +209,10 @@ class JobSerializer(serializers.ModelSerializer):
     @extend_schema_field(AssetSerializer(many=True))
     def get_assets(self, job) -> list[dict]:
         return AssetSerializer(self._assets(job), many=True, context=self.context).data
+
+    def get_mask_asset(self, job) -> str | None:
+        mask = job_mask_asset(job)
+        return None if mask is None else str(mask.pk)
 
     def _assets(self, job):
         return job_assets(job).select_related("tenant")

@@ -9,6 +9,10 @@ class BedrockModelSerializer(serializers.ModelSerializer):
     lifecycle = serializers.SerializerMethodField()
     successor = serializers.CharField(source="successor.model_id", default=None, allow_null=True)
     warnings = serializers.SerializerMethodField()
+    params = serializers.SerializerMethodField(
+        help_text="A Stability image service's own fields: name, kind, whether required, limits, default."
+    )
+    output_rule = serializers.SerializerMethodField(help_text="How an image service's output size follows its input.")
 
     class Meta:
         model = BedrockModel
@@ -26,8 +30,11 @@ class BedrockModelSerializer(serializers.ModelSerializer):
             "styles",
             "supports_conditioning",
             "output_formats",
+            "params",
+            "output_rule",
             "lifecycle",
             "legacy_since",
+            "extended_access_from",
             "end_of_life_on",
             "successor",
             "warnings",
@@ -39,3 +46,9 @@ class BedrockModelSerializer(serializers.ModelSerializer):
 
     def get_warnings(self, model: BedrockModel) -> list[str]:
         return model_warnings(model)
+
+    def get_params(self, model: BedrockModel) -> list[dict]:
+        return [param.as_dict() for param in model.spec().params]
+
+    def get_output_rule(self, model: BedrockModel) -> str | None:
+        return model.spec().output_rule or None

@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from generation.bedrock.images import ImageProblem, InputImage, read_image
+from generation.bedrock.images import BEDROCK_FORMATS, ImageProblem, InputImage, read_image
 
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
@@ -21,16 +21,16 @@ def _png(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def _checked(value: bytes | str, max_side: int) -> InputImage:
+def _checked(value: bytes | str, max_side: int, formats=BEDROCK_FORMATS) -> InputImage:
     """The image, sniffed and size-checked before any pixel is decoded (bomb guard)."""
-    return read_image(value, max_side=max_side)
+    return read_image(value, max_side=max_side, formats=formats)
 
 
-def bedrock_mask(value: bytes | str, *, max_side: int) -> bytes:
+def bedrock_mask(value: bytes | str, *, max_side: int, formats=BEDROCK_FORMATS) -> bytes:
     """OpenAI's mask → Bedrock's: fully transparent pixels (alpha 0) are what to edit, so they
     become black and everything else white, as an RGB PNG. A mask without an alpha channel is
     taken to be in Bedrock's convention already and passes unchanged."""
-    mask = _checked(value, max_side)
+    mask = _checked(value, max_side, formats)
     if not mask.has_alpha:
         return mask.data
     with mask.open() as image:

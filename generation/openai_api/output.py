@@ -35,12 +35,17 @@ def image_data(*, assets: list[Asset], call: ImageCall, absolute) -> list[dict]:
     return [_one(asset, call, absolute) for asset in assets]
 
 
+def image_b64(asset: Asset, call: ImageCall) -> str:
+    """The image in the output_format (and compression) asked for, base64: `b64_json`, and a stream's events."""
+    data = storage.read_object(asset.file_key)
+    if not _as_stored(asset, call):
+        data = converted(data, output_format=call.output_format, compression=call.output_compression)
+    return base64.b64encode(data).decode("ascii")
+
+
 def _one(asset: Asset, call: ImageCall, absolute) -> dict:
     if call.response_format == "b64_json":
-        data = storage.read_object(asset.file_key)
-        if not _as_stored(asset, call):
-            data = converted(data, output_format=call.output_format, compression=call.output_compression)
-        return {"b64_json": base64.b64encode(data).decode("ascii")}
+        return {"b64_json": image_b64(asset, call)}
     if _as_stored(asset, call):
         url = storage.download_url(tenant=asset.tenant, key=asset.file_key, filename=_filename(asset, call))
     else:

@@ -11,8 +11,8 @@ from fractions import Fraction
 
 from config.errors import ApplicationError
 from generation.bedrock.images import ImageProblem, read_image
-from generation.bedrock.request import whole_number
-from generation.bedrock.specs import STABILITY_ASPECT_SIZES, Task
+from generation.bedrock.request import TASK_FIELDS, TOOL_IMAGE_FORMATS, TOOL_IMAGE_MAX_SIDE, fields_taken, whole_number
+from generation.bedrock.specs import OUTPUT_RULE_TEXT, STABILITY_ASPECT_SIZES, OutputRule, Task
 from generation.models import BedrockModel
 
 from . import images
@@ -26,6 +26,7 @@ QUALITIES = {
     "hd": "premium", "high": "premium", "premium": "premium",
 }  # fmt: skip
 RESPONSE_FORMATS = ("url", "b64_json")
+MAX_PARTIAL_IMAGES = 3  # OpenAI's most
 BACKGROUNDS = ("auto", "opaque", "transparent")
 SIZE_PATTERN = re.compile(r"\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*")
 
@@ -88,6 +89,8 @@ class ImageCall:
     background: str = "auto"
     user: str = ""
     size: tuple[int, int] | None = field(default=None, compare=False)
+    stream: bool = False  # answer text/event-stream: partial images as they land, then each image completed
+    partial_images: int = 0  # at most this many partial_image events
 
     def client_name(self, raw_field: str) -> str:
         """`images.2` → `image`; a raw field the caller never named → itself."""
@@ -125,6 +128,10 @@ def _truthy(value) -> bool:
 def image_call(*, endpoint: str, model: BedrockModel, fields: dict, files: dict[str, list[bytes]]) -> ImageCall:
     """The request in `fields` (JSON, or a form's text fields) and `files` (uploads by field name),
     for `model`, as an ImageCall; 400 naming every bad field."""
+    if model.spec().is_tool:
+        return _tool_call(endpoint=endpoint, model=model, fields=fields, files=files)
+    if endpoint == EDITS and Task.VIRTUAL_TRY_ON.value in (fields.get("taskType"), fields.get("task_type")):
+        return _try_on_call(model=model, fields=fields, files=files)
     problems = _Problems()
     raw: dict = {}
     names: dict[str, str] = {}
@@ -164,8 +171,7 @@ def image_call(*, endpoint: str, model: BedrockModel, fields: dict, files: dict[
     _n(fields.get("n"), raw, names, problems)
     _quality(fields.get("quality"), model, raw, names, problems)
     size = _size(fields.get("size"), model, endpoint, raw, names, problems)
-    options = _options(fields, problems)
-    _streaming(fields, problems)
+    options = _options(fields, problems) | _streaming(fields, problems, endpoint)
     if endpoint == EDITS:
         size = _edit_inputs(fields, files, model, raw, names, size, problems)
     elif endpoint == VARIATIONS:
@@ -288,13 +294,27 @@ def _options(fields: dict, problems: _Problems) -> dict:
     return options
 
 
-def _streaming(fields: dict, problems: _Problems) -> None:
-    if _truthy(fields.get("stream")):
-        problems.add("stream", "Streaming is not supported: the answer comes once the images are made.")
-    if _given(fields.get("partial_images")) and whole_number(fields.get("partial_images")) != 0:
-        problems.add("partial_images", "Partial images are not supported.")
+def _streaming(fields: dict, problems: _Problems, endpoint: str) -> dict:
+    """`stream` and `partial_images` (0-3) as OpenAI's generations and edits take them; variations do not stream."""
+    stream = fields.get("stream")
+    if (
+        _given(stream)
+        and not isinstance(stream, bool)
+        and not (isinstance(stream, str) and stream.strip().lower() in ("true", "false", "1", "0", "yes", "no"))
+    ):
+        problems.add("stream", "Must be true or false.")
+    stream = _truthy(stream)
+    if stream and endpoint == VARIATIONS:
+        problems.add("stream", "/v1/images/variations does not stream (as OpenAI's does not): leave stream out.")
+    partial_images = 0
+    if _given(fields.get("partial_images")):
+        partial_images = whole_number(fields.get("partial_images"))
+        if partial_images is None or not 0 <= partial_images <= MAX_PARTIAL_IMAGES:
+            problems.add("partial_images", f"Must be a whole number between 0 and {MAX_PARTIAL_IMAGES}.")
+            partial_images = 0
     if fields.get("moderation") not in (None, "", "auto"):
         problems.add("moderation", "Only auto: Bedrock's content filter cannot be turned down.")
+    return {"stream": stream, "partial_images": partial_images}
 
 
 def _uploads(name: str, fields: dict, files: dict[str, list[bytes]]) -> list:
@@ -356,3 +376,187 @@ def _variation_inputs(fields, files, model: BedrockModel, raw: dict, names: dict
         except ImageProblem as problem:
             problems.add("image", str(problem))
     raw["images"], names["images"] = flattened, "image"
+
+
+# --- The Stability image services (one task each, every field declared in its spec): /v1/images/edits only ---
+
+# OpenAI's fields a tool call reads itself; every other field must be one of the tool's own.
+TOOL_OPENAI_FIELDS = COMMON_FIELDS | {"image", "image[]", "mask", "style_image", "task_type", "taskType"}
+
+
+def _tool_call(*, endpoint: str, model: BedrockModel, fields: dict, files: dict[str, list[bytes]]) -> ImageCall:
+    """An image service's request: `image` (and style transfer's second image) and OpenAI's mask
+    (converted to Atelier's) as the tool's inputs, its own fields under their names (or wire keys),
+    `output_format` as the tool's. The fields' values are checked by validate_request, the one check."""
+    spec = model.spec()
+    task = spec.tasks[0]
+    if endpoint != EDITS:
+        message = f"{model.model_id} works on an image ({task}): send it to /v1/images/edits."
+        raise ApplicationError("invalid_model", f"model: {message}", fields={"model": [message]})
+    problems = _Problems()
+    raw: dict = {"task_type": task.value}
+    names: dict[str, str] = {}
+    own = {param.name: param.name for param in spec.params if param.kind not in ("image", "mask")}
+    own |= {param.key: param.name for param in spec.params if param.kind not in ("image", "mask")}
+    own.pop("output_format")  # OpenAI's own field, read with the response options below
+    own.setdefault("prompt", "prompt")  # OpenAI's too: a tool without one refuses it unless it is empty
+    for name, value in fields.items():
+        if name in ("task_type", "taskType"):
+            if _given(value) and value != task.value:
+                problems.add(name, f"{spec.name} does {task.value} only, not {value!r}.")
+        elif name in own:
+            if not _given(value):
+                continue
+            if own[name] in raw:
+                problems.add(name, f"Given twice: as {names[own[name]]} and as {name}.")
+                continue
+            raw[own[name]], names[own[name]] = value, name
+        elif name not in TOOL_OPENAI_FIELDS:
+            takes = sorted({p.name for p in spec.params if p.kind not in ("image", "mask")} - {"output_format"})
+            problems.add(name, f"Unsupported field; {spec.name} takes: {', '.join(takes) or 'no fields of its own'}.")
+
+    _n(fields.get("n"), raw, names, problems)
+    if raw.get("n") == 1 and "n" not in fields_taken(spec, task):
+        del raw["n"]  # one image is all such a tool makes: n=1 asks for nothing else
+    _quality(fields.get("quality"), model, raw, names, problems)
+    rule = OUTPUT_RULE_TEXT[OutputRule(spec.output_rule)]
+    if _given(fields.get("size")) and fields.get("size") != "auto":
+        problems.add("size", f"{spec.name} decides its output size ({rule}): leave size out or send auto.")
+    options = _options(fields, problems)
+    if _given(fields.get("output_format")) and "output_format" not in problems.fields:
+        raw["output_format"], names["output_format"] = options["output_format"], "output_format"
+    background = options["background"]
+    if task is Task.BACKGROUND_REMOVAL and background == "opaque":
+        problems.add("background", f"{spec.name} cuts the subject out: its images are transparent.")
+    elif task is not Task.BACKGROUND_REMOVAL and background == "transparent":
+        problems.add("background", f"{spec.name} does not make transparent images; cut the result out with "
+                     "stability.stable-image-remove-background-v1:0.")  # fmt: skip
+    options |= _streaming(fields, problems, endpoint)
+    _tool_inputs(spec, fields, files, raw, names, problems)
+    problems.raise_any()
+    return ImageCall(raw=raw, names=names, **options)
+
+
+def _tool_inputs(spec, fields: dict, files: dict[str, list[bytes]], raw: dict, names: dict, problems) -> None:
+    """`image` as the tool takes it (PNG, JPEG or WebP, alpha kept: a tool reads transparency as a
+    mask); style transfer's style image as the second `image[]` or `style_image`; OpenAI's mask
+    (transparent = edit) as Atelier's (black = change)."""
+    values = _uploads("image", fields, files)
+    styles = _uploads("style_image", fields, files)
+    takes_style = spec.param("style_image") is not None
+    if takes_style and len(values) == 2 and not styles:
+        values, styles, style_name = values[:1], values[1:], "image"
+    else:
+        style_name = "style_image"
+    if not values:
+        problems.add("image", "This field is required.")
+    elif len(values) > 1:
+        what = "the image to restyle, then the style image" if takes_style else "one image"
+        problems.add("image", f"{spec.name} takes {what}; {len(values)} were given.")
+    else:
+        raw["image"], names["image"] = values[0], "image"
+    if takes_style:
+        if len(styles) > 1:
+            problems.add("style_image", "Give one style image.")
+        elif styles:
+            raw["style_image"], names["style_image"] = styles[0], style_name
+        else:
+            problems.add("style_image", "Give the style image: as a second image[] or as style_image.")
+    elif styles:
+        problems.add("style_image", f"{spec.name} takes no style image.")
+    masks = _uploads("mask", fields, files)
+    if not masks:
+        names["mask_image"] = "mask"  # a missing mask is the caller's `mask` to give
+        return
+    if spec.param("mask_image") is None:
+        problems.add("mask", f"{spec.name} takes no mask.")
+    elif len(masks) > 1:
+        problems.add("mask", "Give one mask.")
+    else:
+        try:
+            raw["mask_image"] = images.bedrock_mask(masks[0], max_side=TOOL_IMAGE_MAX_SIDE, formats=TOOL_IMAGE_FORMATS)
+        except ImageProblem as problem:
+            problems.add("mask", str(problem))
+        names["mask_image"] = "mask"
+
+
+# --- Nova Canvas virtual try-on (taskType VIRTUAL_TRY_ON): /v1/images/edits only ---
+
+# Its fields under Atelier's names, and the Nova request's keys for the shared ones; the images are read below.
+TRY_ON_IMAGE_FIELDS = {"image", "image[]", "reference_image", "referenceImage", "mask", "task_type", "taskType"}
+# n and quality are OpenAI's own fields, read as every call reads them.
+TRY_ON_EXTRAS = {
+    name: name for name in TASK_FIELDS[Task.VIRTUAL_TRY_ON] - {"image", "reference_image", "mask_image", "n", "quality"}
+} | {"maskPrompt": "mask_prompt", "cfgScale": "cfg_scale"}
+
+
+def _try_on_call(*, model: BedrockModel, fields: dict, files: dict[str, list[bytes]]) -> ImageCall:
+    """A virtual try-on: `image` the person (or scene), the second `image[]` or `reference_image` the
+    garment, OpenAI's mask (transparent = where the garment goes) for mask_type IMAGE, the try-on
+    fields passed through. Their values, and which go with which mask type, are validate_request's
+    to check (the one check); a non-empty prompt reaches it too, and is refused there by name."""
+    problems = _Problems()
+    raw: dict = {"task_type": Task.VIRTUAL_TRY_ON.value}
+    names: dict[str, str] = {"task_type": "taskType" if _given(fields.get("taskType")) else "task_type"}
+    for name, value in fields.items():
+        if name in COMMON_FIELDS or name in TRY_ON_IMAGE_FIELDS:
+            continue
+        target = "prompt" if name == "prompt" else TRY_ON_EXTRAS.get(name)
+        if target is None:
+            takes = ", ".join(sorted(set(TRY_ON_EXTRAS.values())))
+            problems.add(name, f"Unsupported field; virtual try-on takes: {takes}.")
+        elif not _given(value):
+            continue  # OpenAI's SDKs send prompt="" for an edit that needs none
+        elif target in raw:
+            problems.add(name, f"Given twice: as {names[target]} and as {name}.")
+        else:
+            raw[target], names[target] = value, name
+    _n(fields.get("n"), raw, names, problems)
+    _quality(fields.get("quality"), model, raw, names, problems)
+    if _given(fields.get("size")) and fields.get("size") != "auto":
+        problems.add("size", "A try-on's images are its person image's size: leave size out or send auto.")
+    options = _options(fields, problems)
+    if options["background"] == "transparent":
+        problems.add("background", f"{model.name} does not make transparent try-on images.")
+    options |= _streaming(fields, problems, EDITS)
+    _try_on_inputs(model, fields, files, raw, names, problems)
+    problems.raise_any()
+    return ImageCall(raw=raw, names=names, **options)
+
+
+def _try_on_inputs(model: BedrockModel, fields: dict, files, raw: dict, names: dict, problems: _Problems) -> None:
+    values = _uploads("image", fields, files)
+    garments = [*_uploads("reference_image", fields, files), *_uploads("referenceImage", fields, files)]
+    garment_name = "referenceImage" if _uploads("referenceImage", fields, files) else "reference_image"
+    if len(values) == 2 and not garments:
+        values, garments, garment_name = values[:1], values[1:], "image"
+    if not values:
+        problems.add("image", "This field is required: the person (or scene) to dress.")
+    elif len(values) > 1:
+        problems.add("image", f"A try-on takes the person, then the garment; {len(values)} images were given.")
+    else:
+        _put_image(values[0], model, "image", "image", raw, names, problems)
+    if len(garments) > 1:
+        problems.add(garment_name, "Give one garment image.")
+    elif garments:
+        _put_image(garments[0], model, "reference_image", garment_name, raw, names, problems)
+    else:
+        names["reference_image"] = "reference_image"  # a missing garment is reference_image's to give
+    masks = _uploads("mask", fields, files)
+    names["mask_image"] = "mask"
+    if len(masks) > 1:
+        problems.add("mask", "Give one mask.")
+    elif masks:
+        try:
+            raw["mask_image"] = images.bedrock_mask(masks[0], max_side=model.edit_max_side)
+        except ImageProblem as problem:
+            problems.add("mask", str(problem))
+
+
+def _put_image(value, model: BedrockModel, raw_field: str, client_name: str, raw, names, problems) -> None:
+    """An input image flattened (Bedrock takes no alpha) into raw, or the problem under the caller's name."""
+    names[raw_field] = client_name
+    try:
+        raw[raw_field] = images.flattened(read_image(value, max_side=model.edit_max_side))
+    except ImageProblem as problem:
+        problems.add(client_name, str(problem))

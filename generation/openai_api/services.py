@@ -1,12 +1,16 @@
 """The OpenAI images calls as Atelier runs them: resolve the project, map the request, submit it
 through generation.services.job_submit (validation, deduplication, budget, queue), wait for the
-job, and — for `background: transparent` — run a background removal job on each image, priced and
-budget-checked like any job. The answer names the images, what they cost and how many were billed."""
+job (on the event loop: generation.job_events), and — for `background: transparent` — run a
+background removal job on each image, priced and budget-checked like any job. The answer names
+the images, what they cost and how many were billed."""
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,7 +26,8 @@ from billing.selectors import budget_status, job_cost
 from billing.services import BudgetExceeded, period_start_for
 from config.errors import ApplicationError
 from generation.bedrock.specs import Task
-from generation.catalog import model_get_for_tenant, model_list_for_tenant
+from generation.catalog import model_list_for_tenant, model_resolve_for_tenant
+from generation.job_events import job_wait, job_watch, released
 from generation.models import BedrockModel, GenerationJob
 from generation.services import job_cancel, job_submit
 from tenants.models import ApiKey, Tenant
@@ -34,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 Status = GenerationJob.Status
 PROJECT_HEADER = "X-Atelier-Project"
-WAIT_INTERVAL_SECONDS = (0.05, 0.5)  # first and longest pause between looks at a job
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,18 @@ def openai_project_resolve(*, tenant: Tenant, reference: str | None, api_key: Ap
     return project
 
 
-def openai_images_create(
+@dataclass(frozen=True)
+class ImagesSubmission:
+    """An OpenAI images call submitted: its first job is queued (or already ended, when deduplicated)."""
+
+    call: ImageCall
+    job: GenerationJob
+    transparent: bool  # each image's background is removed by a job of its own once the job has ended
+    deadline: float  # time.monotonic() after which the caller gets a 504 (the jobs go on)
+    context: dict  # tenant, actor, model, project, names, idempotency_key: what the removals are submitted with
+
+
+def openai_images_submit(
     *,
     tenant: Tenant,
     actor: ApiKey,
@@ -79,63 +94,113 @@ def openai_images_create(
     files: dict[str, list[bytes]],
     project_reference: str | None = None,
     idempotency_key: str | None = None,
-) -> ImagesResult:
-    """Make the images an OpenAI images request asks for and wait for them (at most
-    ATELIER_OPENAI_WAIT_SECONDS; the job goes on after a timeout)."""
+) -> ImagesSubmission:
+    """Validate, price and queue what an OpenAI images request asks for; waiting for it is the caller's
+    (openai_images_create, or a stream), at most ATELIER_OPENAI_WAIT_SECONDS."""
     deadline = time.monotonic() + settings.ATELIER_OPENAI_WAIT_SECONDS
     project = openai_project_resolve(tenant=tenant, reference=project_reference, api_key=actor)
-    model = _model(tenant, project, fields.get("model"))
+    model, named = _model(tenant, project, fields.get("model"))
     call = image_call(endpoint=endpoint, model=model, fields=fields, files=files)
-    transparent = call.background == "transparent"
+    # An image service's background is its own business (removing it is one of them): no extra job.
+    transparent = call.background == "transparent" and not model.spec().is_tool
     if transparent:
         _check_removes_backgrounds(tenant, model)
     names = {"project": PROJECT_HEADER if project_reference else "project", "source_asset": "background"}
     logger.info("OpenAI images/%s for %s by key %s, user %r", endpoint, tenant.slug, actor.prefix, call.user)
 
-    job = _submit(call, names, tenant=tenant, actor=actor, model_id=model.model_id, raw=call.raw,
+    # The id the caller named: job_submit applies the tenant's automatic successor again and records it on the job.
+    job = _submit(call, names, tenant=tenant, actor=actor, model_id=named, raw=call.raw,
                   project_id=project.pk, idempotency_key=idempotency_key)  # fmt: skip
     if transparent:
         _check_room_for_background_removal(tenant=tenant, actor=actor, project=project, model=model, job=job)
-    job = _finished(job, deadline)
-    jobs, assets = [job], list(job_assets(job).select_related("tenant"))
-    if transparent:
-        removals = _remove_backgrounds(assets, call, names, tenant=tenant, actor=actor, model=model, project=project,
-                                       idempotency_key=idempotency_key, deadline=deadline)  # fmt: skip
-        jobs += removals
-        assets = [asset for removal in removals for asset in job_assets(removal).select_related("tenant")]
+    context = {"tenant": tenant, "actor": actor, "model": model, "project": project, "names": names,
+               "idempotency_key": idempotency_key}  # fmt: skip
+    return ImagesSubmission(call=call, job=job, transparent=transparent, deadline=deadline, context=context)
+
+
+async def openai_images_create(submission: ImagesSubmission) -> ImagesResult:
+    """The images a submitted call asks for, once made (at most ATELIER_OPENAI_WAIT_SECONDS; the job goes on
+    after a timeout). The waits hold no thread and no database connection (generation.job_events)."""
+    ended = await job_wait(submission.job.pk, deadline=submission.deadline)
+    job = openai_job_outcome(submission, submission.job, ended)
+    jobs = [job, *await openai_background_removals(submission, job)]
+    return await released(openai_images_result)(submission, jobs)
+
+
+async def openai_background_removals(submission: ImagesSubmission, job: GenerationJob) -> list[GenerationJob]:
+    """For `background: transparent`, the ended background removal jobs of the ended job's images; else none."""
+    if not submission.transparent:
+        return []
+    removals = await released(_remove_backgrounds)(submission, job)
+    ended = await asyncio.gather(*(job_wait(removal.pk, deadline=submission.deadline) for removal in removals))
+    return [openai_job_outcome(submission, removal, end) for removal, end in zip(removals, ended, strict=True)]
+
+
+async def openai_images_stream(submission: ImagesSubmission, *, partials: int) -> AsyncIterator[tuple[str, object]]:
+    """What a streaming call sends, as it happens: ("image", Asset) for each of at most `partials` images stored
+    before the answer — the job's images as they land while it runs, and for `background: transparent` its opaque
+    images before their backgrounds are removed — then ("result", ImagesResult). Failures raise, as
+    openai_images_create's do."""
+    seen: set = set()
+    ended = None
+    async with contextlib.aclosing(job_watch(submission.job.pk, deadline=submission.deadline)) as rows:
+        async for row in rows:
+            early = not row.is_terminal or submission.transparent  # else they are the answer itself
+            if early and len(seen) < partials:
+                for asset in await released(_images_not_seen)(row, seen, partials - len(seen)):
+                    yield "image", asset
+            if row.is_terminal:
+                ended = row
+    job = openai_job_outcome(submission, submission.job, ended)
+    jobs = [job, *await openai_background_removals(submission, job)]
+    yield "result", await released(openai_images_result)(submission, jobs)
+
+
+def _images_not_seen(job: GenerationJob, seen: set, most: int) -> list[Asset]:
+    """The job's stored images not in `seen` (which they join), at most `most` of them."""
+    fresh = list(job_assets(job).exclude(pk__in=seen).select_related("tenant")[:most])
+    seen.update(asset.pk for asset in fresh)
+    return fresh
+
+
+def openai_images_result(submission: ImagesSubmission, jobs: list[GenerationJob]) -> ImagesResult:
+    """The answer once every job has ended with images: the last stage's images, and what all of it cost."""
+    assets = [asset for job in (jobs[1:] or jobs) for asset in job_assets(job).select_related("tenant")]
     costs = [(job, job_cost(job) or Decimal(0)) for job in jobs]
     return ImagesResult(
-        call=call, jobs=jobs, assets=assets, cost=sum((cost for _, cost in costs), Decimal(0)),
+        call=submission.call, jobs=jobs, assets=assets, cost=sum((cost for _, cost in costs), Decimal(0)),
         images_billed=sum(_images_billed(job, cost) for job, cost in costs), created=int(time.time()),
     )  # fmt: skip
 
 
-def _model(tenant: Tenant, project: Project, model_id) -> BedrockModel:
-    """The model named, else the project's default model, else ATELIER_OPENAI_DEFAULT_MODEL."""
+def _model(tenant: Tenant, project: Project, model_id) -> tuple[BedrockModel, str]:
+    """(the model that runs, the id asked for): the model named, else the project's default model,
+    else ATELIER_OPENAI_DEFAULT_MODEL — or, past its end of life, the tenant's automatic successor."""
     if model_id in (None, ""):
         model_id = project.default_model.model_id if project.default_model_id else settings.ATELIER_OPENAI_DEFAULT_MODEL
     if not isinstance(model_id, str):
         raise ApplicationError("invalid_model", "model: Must be text.", fields={"model": ["Must be text."]})
-    return model_get_for_tenant(tenant=tenant, model_id=model_id)
+    model, _ = model_resolve_for_tenant(tenant=tenant, model_id=model_id)
+    return model, model_id
 
 
-def _remove_backgrounds(assets, call, names, *, tenant, actor, model, project, idempotency_key, deadline):
-    """One BACKGROUND_REMOVAL job per image, all submitted before any is waited for; the ended jobs."""
-    removals = [
+def _remove_backgrounds(submission: ImagesSubmission, job: GenerationJob) -> list[GenerationJob]:
+    """One BACKGROUND_REMOVAL job per image of the ended job, all submitted before any is waited for."""
+    context = submission.context
+    return [
         _submit(
-            call,
-            names,
-            tenant=tenant,
-            actor=actor,
-            model_id=model.model_id,
+            submission.call,
+            context["names"],
+            tenant=context["tenant"],
+            actor=context["actor"],
+            model_id=context["model"].model_id,
             raw={"task_type": Task.BACKGROUND_REMOVAL.value},
-            project_id=project.pk,
+            project_id=context["project"].pk,
             source_asset_id=asset.pk,
-            idempotency_key=_derived_key(idempotency_key, index),
+            idempotency_key=_derived_key(context["idempotency_key"], index),
         )
-        for index, asset in enumerate(assets)
+        for index, asset in enumerate(job_assets(job))
     ]
-    return [_finished(removal, deadline) for removal in removals]
 
 
 def _submit(call: ImageCall, names: dict, **arguments) -> GenerationJob:
@@ -205,26 +270,14 @@ def _cancel_before_it_runs(*, tenant, actor, job: GenerationJob) -> None:
             pass  # it ended meanwhile: its images are made and charged as usual
 
 
-def openai_job_wait(*, job: GenerationJob, deadline: float) -> GenerationJob | None:
-    """The job once it has ended, or None when `deadline` (time.monotonic()) comes first."""
-    pause, longest = WAIT_INTERVAL_SECONDS
-    while not job.is_terminal:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        time.sleep(min(pause, left))
-        pause = min(pause * 1.5, longest)
-        job.refresh_from_db()
-    return job
-
-
-def _finished(job: GenerationJob, deadline: float) -> GenerationJob:
-    """The job ended with images, or the error that says why not."""
-    ended = openai_job_wait(job=job, deadline=deadline)
+def openai_job_outcome(submission: ImagesSubmission, job: GenerationJob, ended: GenerationJob | None) -> GenerationJob:
+    """`ended` (the job's row once it ended, None when the wait ran out) if it made images, else the error that
+    says why not."""
     if ended is None:
         message = (
             f"The images are not ready after {settings.ATELIER_OPENAI_WAIT_SECONDS:g} s. Job {job.pk} keeps running: "
-            f"follow it at /api/v1/tenants/{job.tenant.slug}/jobs/{job.pk}/ (retrying this call makes another job)."
+            f"follow it at /api/v1/tenants/{submission.context['tenant'].slug}/jobs/{job.pk}/ (retrying this call "
+            "makes another job)."
         )
         raise OpenAIError("job_timeout", message, status_code=504, extra={"job": str(job.pk)})
     if ended.status in (Status.SUCCEEDED, Status.PARTIALLY_FILTERED):

@@ -1,9 +1,14 @@
 """The /v1/ views: authenticate the API key (it alone names the tenant), check its role, hand the
 request to the services, and answer in OpenAI's shapes and error envelope."""
 
+import contextlib
+import logging
+import time
+
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.core import signing
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -14,14 +19,18 @@ from rest_framework.views import APIView
 from assets import storage
 from config.errors import ApplicationError
 from config.parsers import BodyCheckedFirst, JSONBodyParser
-from generation.bedrock.specs import MAX_INPUT_IMAGE_BYTES
+from generation.bedrock.specs import MAX_INPUT_IMAGE_BYTES, Task
+from generation.job_events import released
+from generation.job_events import sse_event as sse
 from tenants.api.idempotency import idempotency_key
 from tenants.authentication import ApiKeyAuthentication
 from tenants.models import Role
 
 from . import output, parsing, services
-from .errors import error_envelope, openai_exception_handler
+from .errors import application_error_body, error_envelope, openai_exception_handler
 from .images import CONTENT_TYPES, converted
+
+logger = logging.getLogger(__name__)
 
 
 class KeyRole(BasePermission):
@@ -97,42 +106,155 @@ def _fields_and_files(request) -> tuple[dict, dict[str, list[bytes]]]:
     return fields, files
 
 
-class ImagesView(OpenAIView):
+class AsyncOpenAIView(OpenAIView):
+    """An OpenAI view whose handler is a coroutine: DRF's dispatch with its sync steps (authentication,
+    permissions, parsing the body) on the request's thread, and the handler on the event loop, so a request that
+    waits for its images holds no thread and no database connection (generation.job_events.released)."""
+
+    async def dispatch(self, request, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
+        try:
+            await released(self.initial)(request, *args, **kwargs)
+            name = request.method.lower()
+            handler = getattr(self, name, None) if name in self.http_method_names else None
+            handler = handler or self.http_method_not_allowed
+            if iscoroutinefunction(handler):
+                response = await handler(request, *args, **kwargs)
+            else:
+                response = await released(handler)(request, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 — DRF's dispatch: handle_exception answers it or raises it again
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        return self.response
+
+
+class ImagesView(AsyncOpenAIView):
     endpoint = parsing.GENERATIONS
     parser_classes = [JSONBodyParser]
 
-    def post(self, request):
+    async def post(self, request):
+        submission, headers = await released(self._submission)(request)
+        if submission.call.stream:
+            return self._stream(submission, headers)
+        result = await services.openai_images_create(submission)
+        return await released(self._answer)(request, result)
+
+    def _submission(self, request) -> tuple[services.ImagesSubmission, dict]:
         fields, files = _fields_and_files(request)
-        result = services.openai_images_create(
+        submission = services.openai_images_submit(
             tenant=self.tenant, actor=request.auth, endpoint=self.endpoint, fields=fields, files=files,
             project_reference=request.headers.get(services.PROJECT_HEADER),
             idempotency_key=idempotency_key(request, code="invalid_request"),
         )  # fmt: skip
-        call = result.call
+        return submission, _model_headers(submission.job)
+
+    def _answer(self, request, result: services.ImagesResult) -> Response:
+        call, made = result.call, result.jobs[0]
         try:
             data = output.image_data(assets=result.assets, call=call, absolute=request.build_absolute_uri)
         except storage.StorageUnavailable as error:
-            jobs = ", ".join(str(job.pk) for job in result.jobs)
-            message = f"The images are made (job {jobs}) but the file store is not reachable; fetch them later."
-            raise ApplicationError("images_unavailable", message, status_code=503) from error
+            raise _images_unavailable(result.jobs) from error
         body = {
             "created": result.created,
             "data": data,
-            "background": "transparent" if call.background == "transparent" else "opaque",
+            "background": _background(result),
             "output_format": call.output_format,
             "size": f"{result.assets[0].width}x{result.assets[0].height}" if result.assets else None,
-            "usage": {
-                "images": result.images_billed,
-                "cost_usd": f"{result.cost:.6f}",
-                # Bedrock bills images, not tokens; the token counts are there for clients that expect them.
-                "input_tokens": 0, "output_tokens": 0, "total_tokens": 0,
-                "input_tokens_details": {"text_tokens": 0, "image_tokens": 0},
-            },
+            "usage": _usage(result),
+            # Atelier's own: the model that ran (a retired model's automatic successor, say) and why.
+            "model": made.model.model_id,
+            "warnings": list(made.warnings),
         }  # fmt: skip
-        response = Response(body)
+        response = Response(body, headers=_model_headers(made))
         response["X-Atelier-Cost"] = f"{result.cost:.6f}"
         response["X-Atelier-Job"] = ", ".join(str(job.pk) for job in result.jobs)
         return response
+
+    def _stream(self, submission: services.ImagesSubmission, headers: dict) -> StreamingHttpResponse:
+        """text/event-stream, as OpenAI streams images: `<prefix>.partial_image` events for images stored before
+        the answer, then one `<prefix>.completed` event per image (or one `error` event, OpenAI's envelope)."""
+        response = StreamingHttpResponse(self._events(submission), content_type="text/event-stream", headers=headers)
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # a proxy passes each event on as it comes
+        response["X-Atelier-Job"] = str(submission.job.pk)
+        return response
+
+    async def _events(self, submission: services.ImagesSubmission):
+        prefix = "image_edit" if self.endpoint == parsing.EDITS else "image_generation"
+        call = submission.call
+        try:
+            stages = services.openai_images_stream(submission, partials=call.partial_images)
+            async with contextlib.aclosing(stages) as happenings:
+                index = 0
+                async for kind, value in happenings:
+                    if kind == "image":
+                        event = await released(_image_event)(value, call, submission.job, f"{prefix}.partial_image")
+                        yield sse(event["type"], event | {"partial_image_index": index})
+                        index += 1
+                    else:
+                        for event in await released(_completed_events)(value, f"{prefix}.completed"):
+                            yield sse(event["type"], event)
+        except ApplicationError as error:
+            yield sse("error", application_error_body(error))
+        except storage.StorageUnavailable:
+            yield sse("error", application_error_body(_images_unavailable([submission.job])))
+        except Exception:  # the answer has begun: a bug ends it with an error event, not a cut connection
+            logger.exception("stream of job %s failed", submission.job.pk)
+            message = f"Streaming job {submission.job.pk} failed on the server; the job itself may still end."
+            yield sse("error", error_envelope(500, message, code="server_error", job=str(submission.job.pk)))
+
+
+def _model_headers(job) -> dict:
+    """The model that ran, and the retired one it stands in for."""
+    headers = {"X-Atelier-Model": job.model.model_id}
+    if job.substituted_from_id:
+        headers["X-Atelier-Substituted-From"] = job.substituted_from.model_id
+    return headers
+
+
+def _images_unavailable(jobs) -> ApplicationError:
+    names = ", ".join(str(job.pk) for job in jobs)
+    message = f"The images are made (job {names}) but the file store is not reachable; fetch them later."
+    return ApplicationError("images_unavailable", message, status_code=503)
+
+
+def _background(result: services.ImagesResult) -> str:
+    return "transparent" if result.jobs[-1].task_type == Task.BACKGROUND_REMOVAL else "opaque"
+
+
+def _usage(result: services.ImagesResult) -> dict:
+    return {
+        "images": result.images_billed,
+        "cost_usd": f"{result.cost:.6f}",
+        # Bedrock bills images, not tokens; the token counts are there for clients that expect them.
+        "input_tokens": 0, "output_tokens": 0, "total_tokens": 0,
+        "input_tokens_details": {"text_tokens": 0, "image_tokens": 0},
+    }  # fmt: skip
+
+
+# OpenAI's quality words for a job's Bedrock quality.
+STREAM_QUALITY = {"premium": "high", "standard": "medium"}
+
+
+def _image_event(asset, call, job, kind: str, *, background: str = "opaque") -> dict:
+    return {
+        "type": kind, "b64_json": output.image_b64(asset, call), "background": background,
+        "created_at": int(time.time()), "output_format": call.output_format,
+        "quality": STREAM_QUALITY.get(job.quality, "auto"), "size": f"{asset.width}x{asset.height}",
+    }  # fmt: skip
+
+
+def _completed_events(result: services.ImagesResult, kind: str) -> list[dict]:
+    """One completed event per image; each carries the whole call's usage, and Atelier's image index and job."""
+    made = result.jobs[0]
+    return [
+        _image_event(asset, result.call, made, kind, background=_background(result))
+        | {"usage": _usage(result), "image_index": index, "model": made.model.model_id, "job": str(asset.job_id)}
+        for index, asset in enumerate(result.assets)
+    ]
 
 
 class ImageEditsView(ImagesView):

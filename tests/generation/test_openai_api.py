@@ -65,15 +65,6 @@ def openai_client(tenant_a, api_key, client_as):
     return make
 
 
-@pytest.fixture
-def no_worker(settings, tmp_path):
-    """Without a worker nothing runs the job (and with the test's rolled-back transaction nothing is
-    even enqueued): a request waits its short while and answers 504, leaving the job to inspect."""
-    settings.ATELIER_OPENAI_WAIT_SECONDS = 0.1
-    settings.MEDIA_ROOT = tmp_path
-    return settings
-
-
 def submitted(client, path: str, body: dict, *, multipart: bool = False, **headers) -> GenerationJob:
     """Send the request; it times out (no worker); the job it made."""
     before = set(GenerationJob.objects.values_list("pk", flat=True))
@@ -135,7 +126,8 @@ class TestWithoutAWorker:
             ({"prompt": "a kite", "output_compression": 50}, "output_compression", "jpeg and webp"),
             ({"prompt": "a kite", "output_format": "jpeg", "background": "transparent"}, "background", "JPEG"),
             ({"prompt": "a kite", "model": STABILITY, "background": "transparent"}, "background", "cannot remove"),
-            ({"prompt": "a kite", "stream": True}, "stream", "Streaming"),
+            ({"prompt": "a kite", "stream": True, "partial_images": 4}, "partial_images", "between 0 and 3"),
+            ({"prompt": "a kite", "stream": "sometimes"}, "stream", "true or false"),
             ({"prompt": "a kite", "n": 11}, "n", "between 1 and 10"),
             ({"prompt": "a kite", "taskType": "INPAINTING"}, "taskType", "/v1/images/edits"),
             ({"prompt": "a kite", "textToImageParams": {"text": "x"}}, "textToImageParams.text", "prompt"),

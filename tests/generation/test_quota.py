@@ -149,20 +149,70 @@ def test_concurrency_is_capped_until_a_release(make_quota):
 
     refused = quota.acquire(MODEL, limits)
     assert refused == Grant(lease_id=None, wait_seconds=refused.wait_seconds) and not refused.granted
-    # The leases expire in 360 s, but a release is likelier long before: the wait is capped.
+    # The leases run until released (a lapse only frees a dead holder's), so the wait is capped.
     assert 0 < refused.wait_seconds <= CONCURRENCY_RETRY_SECONDS
 
     quota.release(MODEL, first.lease_id)
     assert quota.acquire(MODEL, limits).granted
 
 
-def test_an_expired_lease_frees_its_slot_without_a_release(make_quota):
-    quota, limits = make_quota(lease_seconds=0.3), QuotaLimits(concurrency=2, **PLENTY_OF_TOKENS)
+def test_a_local_lease_expires_without_a_release():
+    quota, limits = LocalQuota(lease_seconds=0.3), QuotaLimits(concurrency=2, **PLENTY_OF_TOKENS)
     assert quota.acquire(MODEL, limits).granted and quota.acquire(MODEL, limits).granted
     refused = quota.acquire(MODEL, limits)
     assert not refused.granted and 0 < refused.wait_seconds <= 0.3  # until the earliest lease expires
     time.sleep(refused.wait_seconds + 0.02)
     assert quota.acquire(MODEL, limits).granted
+
+
+def test_a_live_holder_keeps_its_slot_past_the_lease_time(redis_client, prefix):
+    """The holder's process renews its lease while the call runs: a call longer than lease_seconds keeps its
+    slot, and the slot is free again the moment it is released."""
+    limits = QuotaLimits(concurrency=1, **PLENTY_OF_TOKENS)
+    holder, other = (RedisQuota(redis_client, prefix=prefix, lease_seconds=0.6) for _ in range(2))
+    held = holder.acquire(MODEL, limits)
+    assert held.granted
+    time.sleep(1.5)  # two and a half lease times
+    assert not other.acquire(MODEL, limits).granted
+    holder.release(MODEL, held.lease_id)
+    assert other.acquire(MODEL, limits).granted
+
+
+# A worker that takes two slots and is then killed -9 mid-call: it never releases, and stops renewing.
+HOLDER_PROCESS = """
+import sys, time
+import redis
+from generation.quota import QuotaLimits, RedisQuota
+url, prefix, model_id, lease_seconds = sys.argv[1:]
+quota = RedisQuota(redis.Redis.from_url(url), prefix=prefix, lease_seconds=float(lease_seconds))
+limits = QuotaLimits(rpm=600000, burst=10, concurrency=2)
+assert quota.acquire(model_id, limits).granted and quota.acquire(model_id, limits).granted
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_holders_slots_come_back_within_the_lease_time(redis_client, prefix):
+    lease_seconds = 1.0
+    limits = QuotaLimits(concurrency=2, **PLENTY_OF_TOKENS)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER_PROCESS, REDIS_URL, prefix, MODEL, str(lease_seconds)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        time.sleep(2 * lease_seconds)  # alive, it renews: both slots stay taken past the lease time
+        quota = RedisQuota(redis_client, prefix=prefix)
+        assert not quota.acquire(MODEL, limits).granted
+        holder.kill()
+        killed_at = time.monotonic()
+        holder.wait()
+    finally:
+        holder.kill()
+    while not (grant := quota.acquire(MODEL, limits)).granted:
+        time.sleep(grant.wait_seconds)
+    assert time.monotonic() - killed_at <= lease_seconds + 0.3
+    assert quota.acquire(MODEL, limits).granted  # both of the dead holder's slots came back
 
 
 def test_a_refusal_for_want_of_a_slot_takes_no_token(make_quota):
