@@ -64,7 +64,9 @@ def browser_page(chromium, atelier_url, pipeline, production_csp):
     contexts, violations = [], []
 
     def under_production_policy(route):
-        if route.request.resource_type != "document":
+        # A form post goes on untouched: an intercepted request is handed over without its file uploads'
+        # bytes, so fetching it again here would send the form without its images.
+        if route.request.resource_type != "document" or route.request.method != "GET":
             route.continue_()
             return
         response = route.fetch(max_redirects=0)

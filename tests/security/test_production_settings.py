@@ -17,7 +17,7 @@ import sys
 from functools import cache
 
 from ..processes import ROOT
-from ..test_deployment import PRODUCTION_ENV, manage
+from ..test_deployment import PRODUCTION_ENV, check_deploy
 
 PROBE = r"""
 import json
@@ -143,6 +143,6 @@ def test_redoc_needs_no_inline_script_and_only_swagger_ui_may_run_one(client):
 
 
 def test_check_deploy_stays_clean_with_the_policy_middleware():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    result = check_deploy()
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout

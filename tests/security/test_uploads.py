@@ -61,10 +61,11 @@ def six_megabyte_png() -> bytes:
     return buffer.getvalue()
 
 
+# Titan and Nova doors take JPEG or PNG; the image services and provenance checks WebP too.
 HOSTILE = {
     "decompression bomb": (lambda: png_claiming(20_000, 20_000), "claims"),
-    "svg named png": (lambda: b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "JPEG or PNG"),
-    "html named png": (lambda: b"<!doctype html><script>alert(document.cookie)</script>", "JPEG or PNG"),
+    "svg named png": (lambda: b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "Must be a JPEG"),
+    "html named png": (lambda: b"<!doctype html><script>alert(document.cookie)</script>", "Must be a JPEG"),
     "6 MB png": (six_megabyte_png, "the most is 5,242,880 (5 MB)"),
 }
 POLYGLOTS = {

@@ -24,6 +24,7 @@ from tenants.models import Role
 from tenants.webhooks import webhook_endpoint_create
 
 from ..factories import MembershipFactory, UserFactory, make_api_key, make_asset, public_id
+from ..streams import events_of
 from .pages import PAGES
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +77,8 @@ def world(tenant_a, member):
 # Which seeded object fills {id} for each page that needs one.
 TARGET_OF = {
     "asset": "asset", "asset_update": "asset", "asset_comment": "asset", "asset_finalize": "asset",
-    "asset_check": "asset", "asset_transition": "asset", "job": "job", "job_progress": "job", "job_cancel": "job",
+    "asset_check": "asset", "asset_transition": "asset", "job": "job", "job_progress": "job", "job_events": "job",
+    "job_cancel": "job",
     "project": "project", "compose_prompt_fields": "prompt", "provenance_check": "check",
 }  # fmt: skip
 GET_PAGES = [page for page in PAGES if page.method == "get"]
@@ -121,11 +123,15 @@ def test_every_page_shows_typed_text_escaped(page, world, tenant_a):
     response = browser.get(page.path.format(slug=tenant_a.slug, id=target and public_id(target)), page.data)
 
     assert response.status_code == page.own_status, response.content[:1000]
-    if not response["Content-Type"].startswith("text/html"):  # a CSV or a zip: data for a file, never rendered
+    if not response["Content-Type"].startswith(("text/html", "text/event-stream")):  # a CSV or a zip: a file
         assert response["Content-Type"].split(";")[0] in ("text/csv", "application/zip")
         assert response["Content-Disposition"].startswith("attachment")
         return
-    body = response.content.decode()
+    if response["Content-Type"] == "text/event-stream":  # the job page's stream: the fragments it sends
+        body = "".join(data.get("html", "") for _, data in events_of(response))
+        assert 'id="job-progress"' in body
+    else:
+        body = response.content.decode()
     assert not unescaped(body), f"raw markup on {page.route}: {unescaped(body)}"
     for label in SHOWN_ON.get(page.route, []):
         if label:

@@ -1,5 +1,6 @@
-"""The job pages: the job with its live progress (polling until it ends), a batch's parts, the
-results grid, cancelling, and the list of recent jobs; end to end with the real worker."""
+"""The job pages: the job with its live progress (a server-sent event stream until it ends, the fragment it
+streams also on its own URL), a batch's parts, the results grid, cancelling, and the list of recent jobs; end to
+end with the real worker."""
 
 import hashlib
 import html as html_lib
@@ -15,10 +16,15 @@ from tenants.models import Role
 
 from ..factories import make_asset, make_job
 from ..processes import wait_for
+from ..streams import events_of
 
 NOVA = "amazon.nova-canvas-v1:0"
-POLLING = 'hx-trigger="every 1s"'
+FOLLOWING = "data-events="
 Status = GenerationJob.Status
+
+
+def following(job) -> str:
+    return f'data-events="/t/acme/jobs/{job.pk}/events/"'
 
 
 def job_url(job, suffix=""):
@@ -33,6 +39,8 @@ def test_everyone_in_the_tenant_may_follow_a_job(signed_in, tenant_a, role):
 
     assert client.get(job_url(job)).status_code == 200
     assert client.get(job_url(job, "progress/")).status_code == 200
+    ended = make_job(tenant_a, status=Status.SUCCEEDED)
+    assert [event for event, _ in events_of(client.get(job_url(ended, "events/")))] == ["progress", "end"]
     assert client.get("/t/acme/jobs/").status_code == 200
 
 
@@ -46,7 +54,8 @@ def test_a_running_job_shows_its_request_and_polls_for_progress(signed_in, tenan
     html = client.get(job_url(job)).content.decode()
 
     assert "Nova Canvas" in html and "Text to image" in html and "a &lt;b&gt;lamp&lt;/b&gt;" in html
-    assert POLLING in html and f'hx-get="/t/acme/jobs/{job.pk}/progress/"' in html
+    assert following(job) in html and f'data-fallback="/t/acme/jobs/{job.pk}/progress/"' in html
+    assert '<noscript><meta http-equiv="refresh"' in html  # without JavaScript the page reloads itself
     assert "1 of 3</strong> images done" in html
     assert html.count('class="thumb slot rendering"') == 2
     assert "Cancel job" in html
@@ -61,7 +70,7 @@ def test_a_finished_job_stops_polling_and_shows_its_results(signed_in, tenant_a)
 
     html = client.get(job_url(job, "progress/"), headers={"HX-Request": "true"}).content.decode()
 
-    assert POLLING not in html and "<html" not in html  # a fragment, without its trigger
+    assert FOLLOWING not in html and "<html" not in html  # a fragment, with nothing more to follow
     assert "2 of 3</strong> images done" in html and "1 withheld by the content filter" in html
     assert "One image was withheld" in html and 'class="thumb slot filtered"' in html
     for asset in assets:
@@ -84,7 +93,7 @@ def test_a_batch_shows_each_part_and_its_state(signed_in, tenant_a):
     assert "2 parts of the batch" in html and "5 of 7</strong> images done" in html
     assert "5 / 5" in html and "0 / 2" in html and '<span class="badge queued">' in html
     assert html.count('class="thumb done"') == 5 and html.count('class="thumb slot queued"') == 2
-    assert POLLING in html
+    assert following(batch) in html
 
 
 @pytest.mark.django_db
@@ -147,7 +156,7 @@ def test_compose_then_follow_the_job_to_its_images(pipeline, signed_in, tenant_a
 
     def ended():
         fragment = client.get(progress, headers={"HX-Request": "true"}).content.decode()
-        return fragment if POLLING not in fragment else None
+        return fragment if FOLLOWING not in fragment else None
 
     fragment = wait_for(ended, 60, "the job to end", interval=0.3)
 
@@ -164,3 +173,26 @@ def test_compose_then_follow_the_job_to_its_images(pipeline, signed_in, tenant_a
             thumbnail = download.read()
         stored = pipeline.s3.get_object(Bucket=pipeline.bucket, Key=asset.thumbnail_key)["Body"].read()
         assert hashlib.sha256(thumbnail).digest() == hashlib.sha256(stored).digest() and thumbnail[8:12] == b"WEBP"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_job_page_streams_its_progress_as_the_worker_makes_the_images(pipeline, signed_in, tenant_a):
+    client, _ = signed_in(Role.VIEWER)
+    creator, _ = signed_in(Role.CREATOR)
+    pipeline.emulator.configure(latency=[1.0, 1.0])  # the job is still running when the stream starts
+    response = creator.post("/t/acme/compose/", {"model": NOVA, "task_type": "TEXT_IMAGE", "prompt": "a lighthouse",
+                                                 "width": "512", "height": "512", "n": "2"})  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:3000]
+
+    streamed = client.get(response["Location"] + "events/")
+
+    assert streamed.status_code == 200 and streamed["Content-Type"] == "text/event-stream"
+    events = events_of(streamed)
+    job = GenerationJob.objects.get()
+    (first, *_, last), end = [data for event, data in events if event == "progress"], events[-1]
+    assert not first["terminal"] and FOLLOWING in first["html"] and "0 of 2</strong> images done" in first["html"]
+    assert last["terminal"] and last["status"] == job.status == Status.SUCCEEDED
+    assert "2 of 2</strong> images done" in last["html"] and FOLLOWING not in last["html"]
+    for asset in Asset.objects.filter(job=job):
+        assert f'href="/t/acme/assets/{asset.pk}/"' in last["html"]
+    assert end == ("end", {"status": "succeeded"})

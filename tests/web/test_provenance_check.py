@@ -129,7 +129,7 @@ def test_another_tenants_asset_is_only_ai_generated_here_and_never_named(signed_
 @pytest.mark.parametrize(
     ("data", "words"),
     [
-        (b"just some text, not a picture", "JPEG or PNG"),
+        (b"just some text, not a picture", "JPEG, PNG or WebP"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "cannot be read"),
         (b"", "The file is empty."),
     ],

@@ -20,12 +20,20 @@ from assets import review, storage
 from assets.api.views import AssetFilter
 from assets.models import Asset, Project, ProvenanceCheck
 from assets.provenance.checks import provenance_check_run
-from assets.selectors import asset_lineage, asset_list
+from assets.selectors import asset_lineage, asset_list, job_mask_asset
 from assets.services import asset_update
 from billing.selectors import job_cost
 from config.errors import ApplicationError
+from generation.bedrock.specs import SPECS
 from generation.models import BedrockModel
-from generation.services import job_finalize
+from generation.services import (
+    UPSCALE_OPTIONS,
+    UPSCALERS,
+    asset_finalize_options,
+    asset_tool_offers,
+    asset_try_on_offer,
+    job_finalize,
+)
 from tenants.models import Membership, Role
 
 from .base import FORM_ALREADY_SENT, TenantPage, field_errors, form_reuse_said_plainly
@@ -254,6 +262,10 @@ PARAM_LABELS = {
     "control_mode": "Control mode",
     "control_strength": "Control strength",
     "output_format": "Format",
+    "mask_type": "Try-on mask",
+    "garment_class": "Garment class",
+    "mask_shape": "Mask shape",
+    "merge_style": "Merge style",
 }
 PROVENANCE_LABELS = {
     "exact_hash": "Exact bytes",
@@ -270,6 +282,56 @@ def job_parameters(job) -> list[tuple[str, object]]:
         return []
     params = job.params or {}
     return [(label, params[key]) for key, label in PARAM_LABELS.items() if params.get(key) not in (None, "", [])]
+
+
+# The image tools the asset page opens the composer with, this image as their input: (label, model id, what it does).
+TOOL_ACTIONS = (
+    ("Erase", "stability.stable-image-erase-object-v1:0", "Erase an object, filling in behind it"),
+    ("Replace", "stability.stable-image-search-replace-v1:0", "Find something by name and replace it"),
+    ("Recolor", "stability.stable-image-search-recolor-v1:0", "Find something by name and recolour it"),
+    ("Restyle", "stability.stable-style-transfer-v1:0", "Apply another image's style to this one"),
+    ("Remove background", "stability.stable-image-remove-background-v1:0", "Cut the subject out"),
+    ("Outpaint", "stability.stable-outpaint-v1:0", "Extend the picture past its edges"),
+    ("Inpaint", "stability.stable-image-inpaint-v1:0", "Repaint a masked part from a prompt"),
+)
+# A general model's image task the asset page opens the composer with, this image as the person.
+TRY_ON_ACTION = ("Try on", "amazon.nova-canvas-v1:0", "Dress the person in a garment from another image")
+UPSCALE_LABELS = {"fast": "Fast (4x)", "conservative": "Conservative", "creative": "Creative"}
+
+
+def tool_actions(tenant, asset) -> list[dict]:
+    """The tools the tenant's catalog offers, and try-on, each a link to the composer with it chosen and this
+    image as input."""
+    offers = asset_tool_offers(tenant=tenant, asset=asset, model_ids=[model_id for _, model_id, _ in TOOL_ACTIONS])
+    compose = reverse("web:compose", args=[tenant.slug])
+    actions = [
+        {"label": label, "help": help, "offer": offers[model_id],
+         "href": f"{compose}?{urlencode({'model': model_id, 'source_asset': str(asset.pk)})}"}
+        for label, model_id, help in TOOL_ACTIONS
+        if model_id in offers
+    ]  # fmt: skip
+    label, model_id, help = TRY_ON_ACTION
+    try_on = asset_try_on_offer(tenant=tenant, asset=asset, model_id=model_id)
+    if try_on is not None:
+        query = {"model": model_id, "task_type": "VIRTUAL_TRY_ON", "source_asset": str(asset.pk)}
+        actions.append({"label": label, "help": help, "offer": try_on, "href": f"{compose}?{urlencode(query)}"})
+    return actions
+
+
+def finalize_panel(tenant, asset) -> dict:
+    """The Finalize panel: the premium re-render (where offered) and the upscalers, each priced at its output size."""
+    options = asset_finalize_options(tenant=tenant, asset=asset)
+    upscales = [dict(offer=o, label=UPSCALE_LABELS[o.kind]) for o in options if o.kind in UPSCALERS]
+    takes = {param.name: param for o in options if o.kind in UPSCALERS for param in o.options}
+    return {
+        "premium": next((o for o in options if o.kind == "premium"), None),
+        "upscales": upscales,
+        "prompt": next((o.prompt for o in options if o.prompt), ""),
+        "prompt_takers": ", ".join(
+            u["label"].lower() for u in upscales if "prompt" in {p.name for p in u["offer"].options}
+        ),
+        "creativity": takes.get("creativity"),
+    }
 
 
 def _lineage_tree(root_id: str, entries: list[dict], step: str, by_id: dict) -> list[dict]:
@@ -353,6 +415,11 @@ class AssetPage(TenantPage):
             form=kwargs.get("form", {"title": asset.title, "tags": ", ".join(asset.tags)}),
             comment_max=COMMENT_MAX,
             tags_query=[(tag, urlencode({"tag": tag})) for tag in asset.tags],
+            tools=tool_actions(self.tenant, asset),
+            finals=finalize_panel(self.tenant, asset),
+            # Virtual try-on: the mask returned with this image, or, on a mask's page, the job it came with.
+            mask=job_mask_asset(job) if job else None,
+            mask_of=asset.mask_of.first() if asset.kind == Asset.Kind.MASK else None,
         )
         return context
 
@@ -429,23 +496,33 @@ class AssetComment(_AssetAction):
 
 
 class AssetFinalize(_AssetAction):
-    """Re-render at premium quality (optionally larger) as a new job; its page follows it."""
+    """Re-render at premium quality (optionally larger), or upscale (`upscale`), as a new job; its page follows it."""
 
     minimum_role = Role.CREATOR
 
     def act(self, request, asset):
-        size = {}
+        upscale = request.POST.get("upscale", "").strip() or None
+        fields = {}
         for field in ("width", "height"):
             value = request.POST.get(field, "").strip()
             if value:
-                size[field] = int(value) if value.isdigit() else value  # the service names a bad value
+                fields[field] = int(value) if value.isdigit() else value  # the service names a bad value
+        spec = SPECS.get(UPSCALERS.get(upscale or ""))
+        for field in UPSCALE_OPTIONS:  # one form serves every upscaler: each gets only what it takes
+            value = request.POST.get(field, "").strip()
+            if value and spec is not None and spec.param(field) is not None:
+                fields[field] = value
         with form_reuse_said_plainly():
             submission = job_finalize(
-                tenant=self.tenant, actor=self.actor, asset=asset, idempotency_key=self.form_token(), **size
-            )
+                tenant=self.tenant, actor=self.actor, asset=asset, upscale=upscale,
+                idempotency_key=self.form_token(), **fields,
+            )  # fmt: skip
         job = submission.job
         if not submission.created:
             messages.info(request, FORM_ALREADY_SENT)
+        elif upscale:
+            label = UPSCALE_LABELS[upscale].lower()
+            messages.success(request, f"Upscaling ({label}): job queued ({job.width}×{job.height}), ready in a moment.")
         else:
             messages.success(
                 request, f"Finalizing at premium quality: job queued ({job.width}×{job.height}), ready in a moment."

@@ -3,17 +3,22 @@ then the results). The views translate the form to job_submit/job_quote's argume
 API does from JSON, and show the services' field errors beside the fields they name."""
 
 import base64
+import contextlib
+import io
 import re
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.datastructures import MultiValueDict
+from PIL import Image
 
 from assets import library
 from assets.models import Asset, Project, Prompt, Seed
@@ -25,21 +30,39 @@ from billing.selectors import budget_status, job_cost
 from billing.services import BudgetExceeded, period_start_for
 from config.errors import ApplicationError
 from generation import services
-from generation.bedrock.request import PROMPT_REQUIRED, TASK_FIELDS
+from generation.bedrock.images import ImageProblem, read_image
+from generation.bedrock.request import PROMPT_REQUIRED, TASK_FIELDS, default_task, fields_taken, prompt_required
 from generation.bedrock.specs import (
     CONTROL_MODES,
     MAX_IMAGES_PER_REQUEST,
     MAX_INPUT_IMAGE_BYTES,
     OUTPAINTING_MODES,
+    SPECS,
     STABILITY_ASPECT_SIZES,
+    TOOL_SPECS,
+    TRY_ON_EXCLUSION_VALUES,
+    TRY_ON_EXCLUSIONS,
+    TRY_ON_GARMENT_CLASSES,
+    TRY_ON_GARMENT_STYLING,
+    TRY_ON_MASK_FIELDS,
+    TRY_ON_MASK_SHAPES,
+    TRY_ON_MASK_TYPES,
+    TRY_ON_MERGE_STYLES,
+    ModelSpec,
     Task,
 )
 from generation.catalog import model_list_for_tenant, model_warnings
+from generation.job_events import job_watch, released, sse_event
 from generation.models import BedrockModel, GenerationJob
 from tenants.models import Role
 
 from .base import FORM_ALREADY_SENT, TenantPage, field_errors, form_reuse_said_plainly
 
+# Nova Canvas virtual try-on's own scalar fields (mask_prompt is shared with inpainting).
+TRY_ON_FIELDS = (
+    "mask_type", "garment_class", "mask_shape", *TRY_ON_GARMENT_STYLING, *TRY_ON_EXCLUSIONS, "merge_style",
+    "return_mask",
+)  # fmt: skip
 # "Conditioned" is text-to-image guided by a layout image; the form offers it as a task of its own.
 CONDITIONED = "CONDITIONED"
 TASK_CHOICES = [
@@ -51,8 +74,15 @@ TASK_CHOICES = [
     ("OUTPAINTING", "Outpaint", "Extend or replace everything outside the masked part."),
     ("BACKGROUND_REMOVAL", "Remove background", "Cut the subject out onto a transparent background."),
     ("IMAGE_TO_IMAGE", "Image to image", "Re-render an image following the prompt (Stability SD3.5)."),
+    ("VIRTUAL_TRY_ON", "Virtual try-on", "Dress the person in the reference image's garment."),
 ]
-TASK_LABELS = {value: label for value, label, _ in TASK_CHOICES}
+# The tasks only a Stability image service does (its model id implies it: the form has no task choice for it).
+TOOL_TASK_LABELS = {
+    "UPSCALE": "Upscale", "SEARCH_REPLACE": "Search and replace", "SEARCH_RECOLOR": "Search and recolour",
+    "ERASE_OBJECT": "Erase object", "CONTROL_SKETCH": "Control: sketch", "CONTROL_STRUCTURE": "Control: structure",
+    "STYLE_GUIDE": "Style guide", "STYLE_TRANSFER": "Style transfer",
+}  # fmt: skip
+TASK_LABELS = {value: label for value, label, _ in TASK_CHOICES} | TOOL_TASK_LABELS
 # The request field a task's main upload (or the source asset) fills.
 INPUT_SLOT = {
     CONDITIONED: "condition_image",
@@ -62,13 +92,23 @@ INPUT_SLOT = {
     "OUTPAINTING": "image",
     "BACKGROUND_REMOVAL": "image",
     "IMAGE_TO_IMAGE": "image",
+    "VIRTUAL_TRY_ON": "image",  # the person; the garment is the reference image
+    **dict.fromkeys(TOOL_TASK_LABELS, "image"),
 }
 SCALAR_FIELDS = (
     "prompt", "negative_prompt", "width", "height", "aspect_ratio", "quality", "n", "seed", "cfg_scale", "style",
     "output_format", "mask_prompt", "outpainting_mode", "control_mode", "control_strength", "similarity_strength",
-    "strength",
+    "strength", *TRY_ON_FIELDS,
 )  # fmt: skip
 FILE_FIELDS = ("image", "mask_image", "reference_image", "condition_image")
+# The tools' own scalar fields (their spec params that are not images), beside the ones above.
+TOOL_SCALAR_FIELDS = tuple(
+    sorted({p.name for spec in TOOL_SPECS for p in spec.params if p.kind not in ("image", "mask")} - set(SCALAR_FIELDS))
+)
+TRY_ON_ANY_MASK_FIELDS = frozenset().union(*TRY_ON_MASK_FIELDS.values())
+# The mask painter's PNG (a data: URL), used for mask_image when no mask file is uploaded.
+PAINTED_MASK_FIELD = "mask_image_painting"
+PAINTED_MASK_PREFIX = "data:image/png;base64,"
 CONDITION_FIELDS = {"condition_image", "control_mode", "control_strength"}
 # Where an error about a request field is shown when the form has no input of that name.
 SHOWN_AT = {"size": "width", "images": "image", "prompt_version": "saved_prompt", "task": "task_type"}
@@ -81,12 +121,19 @@ FIELD_LABELS = {
     "height": "Height", "aspect_ratio": "Aspect ratio", "quality": "Quality", "style": "Style", "n": "Images",
     "seed": "Seed", "saved_seed": "Saved seed", "cfg_scale": "Prompt strength (cfg)", "output_format": "Format",
     "outpainting_mode": "Outpainting mode", "tags": "Tags", "__all__": "Request",
+    "style_image": "Style image", "creativity": "Creativity", "grow_mask": "Grow the mask", "left": "Left",
+    "right": "Right", "up": "Up", "down": "Down", "search_prompt": "Find", "select_prompt": "Find",
+    "fidelity": "Style fidelity", "style_strength": "Style strength", "composition_fidelity": "Keep the composition",
+    "change_strength": "Change strength", "mask_type": "Where the garment goes", "garment_class": "Garment class",
+    "mask_shape": "Mask shape", "long_sleeve_style": "Sleeves", "tucking_style": "Tucking",
+    "outer_layer_style": "Outer layer", "preserve_body_pose": "Keep the body pose", "preserve_hands": "Keep the hands",
+    "preserve_face": "Keep the face", "merge_style": "Merge style", "return_mask": "Keep the mask",
 }  # fmt: skip
 # Parameters of a stored job that prefill the form when an image is regenerated.
 REGENERATE_FIELDS = (
     "prompt", "negative_prompt", "width", "height", "aspect_ratio", "quality", "n", "cfg_scale", "style",
     "output_format", "mask_prompt", "outpainting_mode", "control_mode", "control_strength", "similarity_strength",
-    "strength",
+    "strength", *TOOL_SCALAR_FIELDS, *TRY_ON_FIELDS,
 )  # fmt: skip
 SIZE_PRESETS = [(1024, 1024), (1280, 720), (720, 1280), (1152, 896), (896, 1152), (768, 768), (512, 512)]
 
@@ -144,11 +191,22 @@ def _model_map(tenant) -> dict[str, BedrockModel]:
     return {model.model_id: model for model in model_list_for_tenant(tenant=tenant)}
 
 
+def tool_spec(model_id) -> ModelSpec | None:
+    """The spec of a Stability image service, or None for a model that is not one."""
+    spec = SPECS.get(model_id) if isinstance(model_id, str) else None
+    return spec if spec is not None and spec.is_tool else None
+
+
 def form_values(data) -> dict:
-    """The form's fields as posted: texts, the palette's colours, and the saved prompt's `var_*` inputs."""
-    names = (*SCALAR_FIELDS, "model", "task_type", "project", "saved_prompt", "saved_seed", "tags", "source_asset")
+    """The form's fields as posted: texts, the palette's colours, and the saved prompt's `var_*` inputs.
+    A tool's task is the one its model does (the form offers no task choice for it)."""
+    names = (
+        *SCALAR_FIELDS, *TOOL_SCALAR_FIELDS, "model", "task_type", "project", "saved_prompt", "saved_seed", "tags",
+        "source_asset",
+    )  # fmt: skip
     values = {name: data.get(name, "") for name in names}
-    values["task_type"] = values["task_type"] or "TEXT_IMAGE"
+    tool = tool_spec(values["model"])
+    values["task_type"] = default_task(tool).value if tool else values["task_type"] or "TEXT_IMAGE"
     values["colors"] = [color for color in data.getlist("colors") if color.strip()]
     values["variables"] = {key[4:]: value for key, value in data.items() if key.startswith("var_")}
     return values
@@ -161,18 +219,25 @@ def compose_form(*, data, files, models: dict[str, BedrockModel]) -> ComposeForm
     values = form_values(data)
     choice = values["task_type"]
     task = "TEXT_IMAGE" if choice == CONDITIONED else choice
-    takes = TASK_FIELDS[Task(task)] if task in Task.__members__ else set(SCALAR_FIELDS)
-    model = models.get(values["model"])
-    if model is not None:
-        takes = takes - _fields_the_model_lacks(model)
-    if choice != CONDITIONED:
-        takes = takes - CONDITION_FIELDS
+    tool = tool_spec(values["model"])
+    if tool is not None:
+        takes = fields_taken(tool, Task(task))  # the tool's declared params (and n)
+    else:
+        takes = TASK_FIELDS[Task(task)] if task in Task.__members__ else set(SCALAR_FIELDS)
+        model = models.get(values["model"])
+        if model is not None:
+            takes = takes - _fields_the_model_lacks(model)
+        if choice != CONDITIONED:
+            takes = takes - CONDITION_FIELDS
+        if task == "VIRTUAL_TRY_ON" and data.get("mask_type") in TRY_ON_MASK_FIELDS:
+            # The form holds every mask type's inputs (and the painting); only the chosen type's are sent.
+            takes = takes - (TRY_ON_ANY_MASK_FIELDS - TRY_ON_MASK_FIELDS[data["mask_type"]])
 
     raw: dict = {"task_type": task}
-    for name in SCALAR_FIELDS:
+    for name in (*SCALAR_FIELDS, *TOOL_SCALAR_FIELDS):
         value = values[name]
         if name in takes and value.strip():
-            raw[name] = value if name in ("prompt", "negative_prompt", "mask_prompt") else value.strip()
+            raw[name] = value if name in TEXT_FIELDS else value.strip()
     if "colors" in takes and values["colors"]:
         raw["colors"] = values["colors"]
 
@@ -181,7 +246,7 @@ def compose_form(*, data, files, models: dict[str, BedrockModel]) -> ComposeForm
     if slot is None:
         source_asset = None  # plain text-to-image takes no input image
     problems: dict[str, list[str]] = {}
-    for name in FILE_FIELDS:
+    for name in (*FILE_FIELDS, "style_image"):
         variation = task == "IMAGE_VARIATION" and name == "image"
         # A variation takes several images (the source asset, if any, comes first); every other slot one.
         uploads = files.getlist(name) if variation else files.getlist(name)[:1]
@@ -197,6 +262,13 @@ def compose_form(*, data, files, models: dict[str, BedrockModel]) -> ComposeForm
             raw["images"] = encoded
         else:
             raw[name] = encoded[0]
+    painted = data.get(PAINTED_MASK_FIELD, "")
+    if "mask_image" in takes and "mask_image" not in raw and "mask_image" not in problems and painted:
+        # An uploaded mask file wins; else the painting (a PNG as a data: URL, black where painted).
+        try:
+            raw["mask_image"] = painted_mask(painted)
+        except ImageProblem as problem:
+            problems["mask_image"] = [f"The painted mask: {problem} Paint it again or upload a mask file."]
     if (
         choice == CONDITIONED
         and not source_asset
@@ -221,6 +293,25 @@ def compose_form(*, data, files, models: dict[str, BedrockModel]) -> ComposeForm
     if saved_prompt:
         raw.pop("prompt", None)  # the saved prompt is the prompt
     return ComposeForm(values=values, arguments=arguments, tags=values["tags"])
+
+
+def painted_mask(data_url: str) -> str:
+    """The painter's PNG (a data: URL) as a mask in Atelier's sense, base64: greyscale, pure black where
+    painted and pure white elsewhere. A browser's canvas PNG carries an alpha channel and soft brush
+    edges; the mask rules take neither, so the painting is flattened and thresholded here."""
+    if not data_url.startswith(PAINTED_MASK_PREFIX):
+        raise ImageProblem("It did not arrive as a PNG.")
+    image = read_image(data_url[len(PAINTED_MASK_PREFIX) :], max_side=16_384, min_side=1, formats=("PNG",))
+    with Image.open(io.BytesIO(image.data)) as opened:
+        flat = Image.new("RGBA", opened.size, "white")
+        flat.alpha_composite(opened.convert("RGBA"))
+    mask = flat.convert("L").point(lambda level: 0 if level < 128 else 255)
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+TEXT_FIELDS = ("prompt", "negative_prompt", "mask_prompt", "search_prompt", "select_prompt")
 
 
 def _fields_the_model_lacks(model: BedrockModel) -> set[str]:
@@ -259,9 +350,35 @@ def task_fields() -> dict[str, list[str]]:
     return shown
 
 
-def visible_fields(choice: str, model: BedrockModel | None) -> set[str]:
+def visible_fields(choice: str, model: BedrockModel | None, mask_type: str = "") -> set[str]:
     names = set(task_fields().get(choice, []))
+    if choice == "VIRTUAL_TRY_ON":  # only the chosen mask type's inputs (compose.js keeps this as it changes)
+        names -= TRY_ON_ANY_MASK_FIELDS - TRY_ON_MASK_FIELDS[try_on_mask_type(mask_type)]
     return names - _fields_the_model_lacks(model) if model is not None else names
+
+
+def try_on_mask_type(value: str) -> str:
+    """The mask type the try-on inputs show: the form's, else GARMENT (nothing to paint or describe)."""
+    return value if value in TRY_ON_MASK_FIELDS else "GARMENT"
+
+
+def _said(value: str) -> str:
+    return value.replace("_", " ").capitalize()  # LONG_SLEEVE_SHIRT → Long sleeve shirt
+
+
+def try_on_choices() -> dict:
+    """The try-on selects' options, from the TRY_ON_* rules."""
+    return {
+        "mask_types": TRY_ON_MASK_TYPES, "garment_classes": [(value, _said(value)) for value in TRY_ON_GARMENT_CLASSES],
+        "mask_shapes": TRY_ON_MASK_SHAPES,
+        "styling": [
+            {"name": name, "label": FIELD_LABELS[name], "values": [(value, _said(value)) for value in values]}
+            for name, values in TRY_ON_GARMENT_STYLING.items()
+        ],
+        "exclusions": [{"name": name, "label": FIELD_LABELS[name]} for name in TRY_ON_EXCLUSIONS],
+        "exclusion_values": TRY_ON_EXCLUSION_VALUES, "merge_styles": TRY_ON_MERGE_STYLES,
+        "mask_fields": {kind: sorted(names) for kind, names in TRY_ON_MASK_FIELDS.items()},
+    }  # fmt: skip
 
 
 def shown_errors(error: ApplicationError, choice: str = "") -> dict[str, list[str]]:
@@ -282,6 +399,114 @@ def error_summary(errors: dict[str, list[str]]) -> list[str]:
         for name, reasons in errors.items()
         for reason in reasons
     ]
+
+
+# The tools (the Stability image services): the picker's groups and each tool's inputs ---------------
+
+TOOL_GROUPS = (
+    ("generate", "Generate", "Make images from a prompt, or vary, repaint and extend one."),
+    ("edit", "Edit", "Change part of an image, extend it, or cut out its subject."),
+    ("upscale", "Upscale", "Make an image larger and sharper."),
+    ("control", "Control & style", "Follow a sketch, a structure or a style."),
+)
+GROUP_OF_TASK = {
+    "UPSCALE": "upscale", "CONTROL_SKETCH": "control", "CONTROL_STRUCTURE": "control", "STYLE_GUIDE": "control",
+    "STYLE_TRANSFER": "control",
+}  # fmt: skip
+TOOL_BLURBS = {
+    "stability.stable-creative-upscale-v1:0": "To about 4 MP, inventing fine detail; for small or soft images.",
+    "stability.stable-conservative-upscale-v1:0": "To about 4 MP, keeping the image as it is.",
+    "stability.stable-fast-upscale-v1:0": "Four times each side, quickly; no prompt.",
+    "stability.stable-image-inpaint-v1:0": "Paint over a part and say what goes there.",
+    "stability.stable-outpaint-v1:0": "Add pixels on any side; the new area is invented to fit.",
+    "stability.stable-image-search-replace-v1:0": "Name a thing to find and what replaces it; no mask.",
+    "stability.stable-image-search-recolor-v1:0": "Name a thing and its new colours; no mask.",
+    "stability.stable-image-erase-object-v1:0": "Paint over what to remove; the background fills in.",
+    "stability.stable-image-remove-background-v1:0": "Cut the subject out onto transparency.",
+    "stability.stable-image-control-sketch-v1:0": "Turn a sketch into a finished image.",
+    "stability.stable-image-control-structure-v1:0": "A new image with the structure of another.",
+    "stability.stable-image-style-guide-v1:0": "A new image in the style of a reference.",
+    "stability.stable-style-transfer-v1:0": "Restyle an image with the style of another.",
+}
+TEXTAREA_PARAMS = {"prompt", "negative_prompt"}
+OUTPAINT_SIDES = ("left", "right", "up", "down")
+
+
+def model_group(model: BedrockModel) -> str:
+    spec = tool_spec(model.model_id)
+    if spec is None:
+        return "generate"
+    return GROUP_OF_TASK.get(spec.tasks[0].value, "edit")
+
+
+def tool_slug(model_id: str) -> str:
+    """stability.stable-image-inpaint-v1:0 → stable-image-inpaint: the prefix of the tool's input ids."""
+    return model_id.split(".", 1)[-1].rsplit("-v", 1)[0]
+
+
+def tool_inputs(spec: ModelSpec, values: dict, errors: dict, source_asset=None) -> list[dict]:
+    """The inputs of one tool, in its spec's order, each from its Param: the widget its kind asks for,
+    its limits and default, the value the form holds and the errors beside it. The four outpaint
+    sides are one entry (the sides and their preview)."""
+    slug = tool_slug(spec.model_id)
+    inputs, sides = [], []
+    for param in spec.params:
+        data = param.as_dict()
+        widget = {
+            "text": "textarea" if param.name in TEXTAREA_PARAMS else "line", "number": "range", "integer": "number",
+            "side": "number", "choice": "select", "image": "image", "mask": "mask",
+        }[param.kind]  # fmt: skip
+        value = values.get(param.name, "")
+        if value in ("", None) and param.default is not None:
+            value = param.default
+        elif value in ("", None) and param.kind == "side":
+            value = 0
+        entry = data | {
+            "widget": widget, "id": f"{slug}-{param.name}", "label": FIELD_LABELS.get(param.name, param.name),
+            "value": value, "errors": errors.get(param.name, []),
+            "source_asset": source_asset if param.name == "image" else None,
+            "step": "0.01" if param.kind == "number" else "1",
+            "optional": not param.required and param.kind not in ("side", "mask"),
+        }  # fmt: skip
+        if param.kind == "side":
+            sides.append(entry)
+            if len(sides) == 1:
+                inputs.append({"widget": "sides", "sides": sides, "id": f"{slug}-sides", "errors": []})
+            continue
+        inputs.append(entry)
+    if "n" in fields_taken(spec, default_task(spec)):
+        inputs.append({
+            "widget": "number", "name": "n", "id": f"{slug}-n", "label": "Images", "value": values.get("n") or 1,
+            "min": 1, "max": settings.ATELIER_MAX_BATCH_IMAGES, "step": "1", "errors": errors.get("n", []),
+            "help": "Each with its own seed.",
+        })  # fmt: skip
+    return inputs
+
+
+def tool_forms(catalog: list[dict], values: dict, errors: dict, source_asset) -> list[dict]:
+    """Each tool the tenant may use, with its inputs; the chosen one's hold the form's values and errors."""
+    forms = []
+    for entry in catalog:
+        spec = tool_spec(entry["id"])
+        if spec is None:
+            continue
+        chosen = values.get("model") == entry["id"]
+        forms.append({
+            "model": entry, "chosen": chosen, "takes_mask": bool(spec.param("mask_image")),
+            # The painter or the outpaint preview shows the image itself: no thumbnail beside the upload.
+            "draws_image": bool(spec.param("mask_image")) or spec.output_rule == "outpaint",
+            "inputs": tool_inputs(spec, values if chosen else {}, errors if chosen else {}, source_asset),
+        })  # fmt: skip
+    return forms
+
+
+def picker_groups(catalog: list[dict]) -> list[dict]:
+    groups = []
+    for key, label, description in TOOL_GROUPS:
+        models = [entry for entry in catalog if entry["group"] == key]
+        if models:
+            groups.append({"key": key, "label": label, "description": description, "models": models})
+    return groups
 
 
 # Budgets and prices -------------------------------------------------------------------------------
@@ -354,10 +579,22 @@ def model_catalog(tenant, models: dict[str, BedrockModel]) -> list[dict]:
                 "supports_cfg_scale": model.supports_cfg_scale, "prompt_max_chars": model.prompt_max_chars,
                 "max_images_per_call": model.max_images_per_call, "legacy": model.lifecycle() == "legacy",
                 "lifecycle_warnings": model_warnings(model), "price_rows": prices, "priced": bool(prices),
-                "lacks": sorted(_fields_the_model_lacks(model)),
+                "lacks": sorted(_fields_the_model_lacks(model)), "group": model_group(model),
+                "index": len(catalog) + 1,
+                **_tool_facts(model),
             }
         )  # fmt: skip
     return catalog
+
+
+def _tool_facts(model: BedrockModel) -> dict:
+    spec = tool_spec(model.model_id)
+    if spec is None:
+        return {"is_tool": False}
+    return {
+        "is_tool": True, "task": spec.tasks[0].value, "blurb": TOOL_BLURBS.get(model.model_id, ""),
+        "params": [param.as_dict() for param in spec.params], "output_rule": spec.output_rule,
+    }  # fmt: skip
 
 
 # Prefill ------------------------------------------------------------------------------------------
@@ -366,7 +603,8 @@ def model_catalog(tenant, models: dict[str, BedrockModel]) -> list[dict]:
 def _initial_values(tenant, query, models: dict[str, BedrockModel]) -> tuple[dict, dict]:
     """The form's first values from the query string (?project, ?task_type, ?source_asset,
     ?from_asset) and the project's defaults; and notes for the page (e.g. the seed it may keep)."""
-    values: dict = {name: "" for name in (*SCALAR_FIELDS, "model", "project", "saved_prompt", "saved_seed", "tags")}
+    names = (*SCALAR_FIELDS, *TOOL_SCALAR_FIELDS, "model", "project", "saved_prompt", "saved_seed", "tags")
+    values: dict = dict.fromkeys(names, "")
     values |= {"task_type": "TEXT_IMAGE", "n": "1", "colors": [], "variables": {}, "source_asset": ""}
     notes: dict = {}
     project = None
@@ -406,6 +644,13 @@ def _initial_values(tenant, query, models: dict[str, BedrockModel]) -> tuple[dic
             values["model"] = values["model"] or asset.job.model.model_id
     if query.get("task_type") in TASK_LABELS:
         values["task_type"] = query["task_type"]
+    if query.get("model") in models:  # ?model= picks the model (a tool: and so its task)
+        values["model"] = query["model"]
+        tool = tool_spec(values["model"])
+        if tool is not None:
+            values["task_type"] = default_task(tool).value
+        elif values["task_type"] in TOOL_TASK_LABELS:
+            values["task_type"] = "TEXT_IMAGE"
     if project is None:
         # Made on first use, as a job would: the form names the project it posts, so the same form drawn
         # again after its job (Back) posts the same request, not "" then the default project's id.
@@ -424,6 +669,9 @@ def _initial_values(tenant, query, models: dict[str, BedrockModel]) -> tuple[dic
     chosen = models.get(values["model"])
     if chosen is None or not _does(chosen, values["task_type"]) or not model_prices(tenant, chosen):
         values["model"] = _default_model_id(tenant, models, values["task_type"])
+    tool = tool_spec(values["model"])
+    if tool is not None:  # a tool does one task
+        values["task_type"] = default_task(tool).value
     model = models.get(values["model"])
     if model is not None and not values["width"] and model.size_rule.get("kind") != "aspect_ratio":
         values["width"], values["height"] = (str(side) for side in _default_size(model))
@@ -435,7 +683,13 @@ def _default_model_id(tenant, models: dict[str, BedrockModel], choice: str) -> s
     that does, an Active one before a Legacy one; never one with no price in force (it cannot be used)."""
     priced = [model for model in models.values() if model_prices(tenant, model)]
     able = [model for model in priced if _does(model, choice)] or priced
-    able.sort(key=lambda model: (model.model_id != settings.ATELIER_DEFAULT_MODEL, model.lifecycle() != "active"))
+    # A task a general model does starts on it, not on a tool that does the same (Nova inpaints; so does a tool).
+    able.sort(
+        key=lambda model: (
+            model.model_id != settings.ATELIER_DEFAULT_MODEL, tool_spec(model.model_id) is not None,
+            model.lifecycle() != "active",
+        )
+    )  # fmt: skip
     return able[0].model_id if able else ""
 
 
@@ -508,6 +762,7 @@ class ComposePage(TenantPage):
         saved_prompt = None
         if values.get("saved_prompt"):
             saved_prompt = library.prompt_get(tenant=tenant, prompt_id=values["saved_prompt"])
+        mask_type = values.get("mask_type", "")
         context = self.get_context_data(
             values=values, errors=errors or {}, notes=notes or {}, budget_error=budget_error,
             catalog=catalog, catalog_json={m["id"]: {k: v for k, v in m.items() if k != "price_rows"} for m in catalog},
@@ -519,8 +774,11 @@ class ComposePage(TenantPage):
             per_call=MAX_IMAGES_PER_REQUEST, max_upload_mb=MAX_INPUT_IMAGE_BYTES // (1024 * 1024),
             outpainting_modes=OUTPAINTING_MODES, control_modes=CONTROL_MODES, size_presets=SIZE_PRESETS,
             aspect_ratios=list(STABILITY_ASPECT_SIZES), summary=error_summary(errors or {}),
-            task_fields=task_fields(), visible=visible_fields(values.get("task_type", ""), models.get(values["model"])),
+            task_fields=task_fields(), try_on=try_on_choices(), try_on_mask_type=try_on_mask_type(mask_type),
+            visible=visible_fields(values.get("task_type", ""), models.get(values["model"]), mask_type),
             prompt_fields_url=reverse("web:compose_prompt_fields", args=[tenant.slug]),
+            picker_groups=picker_groups(catalog), chosen_tool=tool_spec(values.get("model")) is not None,
+            tool_forms=tool_forms(catalog, values, errors or {}, source_asset), painted_mask_field=PAINTED_MASK_FIELD,
         )  # fmt: skip
         if estimate:
             context["estimate"] = _estimate_for_values(tenant, models, values)
@@ -575,7 +833,9 @@ def _estimate(tenant, arguments: dict) -> Estimate:
     prompt is still empty is priced with a stand-in rather than answered with an error."""
     budgets = budgets_left(tenant, arguments.get("project_id"))
     raw = arguments["raw"]
-    if not arguments.get("saved_prompt_id") and not raw.get("prompt") and raw.get("task_type") in PROMPT_REQUIRED:
+    tool = tool_spec(arguments.get("model_id"))
+    needs_prompt = prompt_required(tool, default_task(tool)) if tool else raw.get("task_type") in PROMPT_REQUIRED
+    if not arguments.get("saved_prompt_id") and not raw.get("prompt") and needs_prompt:
         arguments = arguments | {"raw": raw | {"prompt": "…"}}
     try:
         quote = _with_source(services.job_quote, tenant=tenant, **arguments)
@@ -703,7 +963,8 @@ def _task_label(job: GenerationJob) -> str:
 
 
 class JobProgress(TenantPage):
-    """htmx: the progress fragment, polling itself every second until the job ends."""
+    """The progress fragment: what the job page shows without JavaScript's stream (JobEvents), fetched every few
+    seconds by its fallback when the stream cannot be had."""
 
     template_name = "web/compose/_job_progress.html"
 
@@ -712,6 +973,41 @@ class JobProgress(TenantPage):
         context = super().get_context_data(**kwargs)
         context.update(job_progress(job))
         return context
+
+
+# A job page's stream ends after this long; the browser's EventSource opens the next one (after `retry`).
+JOB_EVENTS_STREAM_SECONDS = 300
+JOB_EVENTS_RETRY_MS = 3000
+
+
+class JobEvents(TenantPage):
+    """The job page's live progress, instead of polling: server-sent events on the page's session, each a
+    `progress` event holding the progress fragment rendered anew when the job changes (its images land, it ends;
+    generation.job_events), then `end`. The stream waits on the event loop, holding no thread. Another tenant's
+    job is a 404, as everywhere."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, *args, **kwargs):
+        job = _job_or_404(self.tenant, self.kwargs["pk"])
+        response = StreamingHttpResponse(self._events(job.pk), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # a proxy passes each event on as it comes
+        return response
+
+    async def _events(self, job_id):
+        yield f"retry: {JOB_EVENTS_RETRY_MS}\n\n".encode()
+        deadline = time.monotonic() + JOB_EVENTS_STREAM_SECONDS
+        async with contextlib.aclosing(job_watch(job_id, deadline=deadline)) as rows:
+            async for job in rows:
+                html = await released(self._fragment)(job_id)
+                yield sse_event("progress", {"status": job.status, "terminal": job.is_terminal, "html": html})
+                if job.is_terminal:
+                    yield sse_event("end", {"status": job.status})
+
+    def _fragment(self, job_id) -> str:
+        context = self.get_context_data() | job_progress(_job_or_404(self.tenant, job_id))
+        return render_to_string("web/compose/_job_progress.html", context, request=self.request)
 
 
 class JobCancel(TenantPage):
@@ -763,5 +1059,6 @@ urlpatterns = [
     path("jobs/", JobsPage.as_view(), name="jobs"),
     path("jobs/<uuid:pk>/", JobPage.as_view(), name="job"),
     path("jobs/<uuid:pk>/progress/", JobProgress.as_view(), name="job_progress"),
+    path("jobs/<uuid:pk>/events/", JobEvents.as_view(), name="job_events"),
     path("jobs/<uuid:pk>/cancel/", JobCancel.as_view(), name="job_cancel"),
 ]

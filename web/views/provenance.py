@@ -71,8 +71,8 @@ DETAIL_LABELS = {
 class CheckForm(forms.Form):
     image = forms.FileField(
         label="Image",
-        help_text="JPEG or PNG, at most 5 MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+        help_text="PNG, JPEG or WebP, at most 5 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
 
     def __init__(self, *args, **kwargs):

@@ -10,6 +10,14 @@ def _job(tenant):
     return make_job(tenant)
 
 
+def _ended_job(tenant):
+    from generation.models import GenerationJob
+
+    from ...factories import make_job
+
+    return make_job(tenant, status=GenerationJob.Status.SUCCEEDED)  # its event stream ends at once
+
+
 def _prompt(tenant):
     from assets import library
     from assets.services import project_get_default
@@ -26,5 +34,6 @@ PAGES = [
     Page("jobs", "get", "/t/{slug}/jobs/", 200),
     Page("job", "get", "/t/{slug}/jobs/{id}/", 200, target=_job),
     Page("job_progress", "get", "/t/{slug}/jobs/{id}/progress/", 200, target=_job),
+    Page("job_events", "get", "/t/{slug}/jobs/{id}/events/", 200, target=_ended_job),
     Page("job_cancel", "post", "/t/{slug}/jobs/{id}/cancel/", 302, target=_job),
 ]

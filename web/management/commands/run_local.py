@@ -28,7 +28,9 @@ class Command(BaseCommand):
         commands = {
             "emulator": [python, "-m", "generation.emulator", "--port", str(settings.ATELIER_EMULATOR_PORT)],
             "web": [python, "manage.py", "run_local_web", f"{host}:{port}", "--noreload"],
-            "worker": [python, "-m", "celery", "-A", "config.celery_app", "worker", "--loglevel=INFO", "--pool=solo"],
+            # The settings' pool: threads (ATELIER_WORKER_CONCURRENCY of them, writing to SQLite through the busy
+            # timeout and IMMEDIATE transactions of config/database.py), stamps in ATELIER_STAMP_PROCESSES processes.
+            "worker": [python, "-m", "celery", "-A", "config.celery_app", "worker", "--loglevel=INFO"],
         }
         children: dict[str, subprocess.Popen] = {}
         stopping = False

@@ -1,17 +1,27 @@
-"""The web server `make run` starts: runserver as INSTALLED_APPS makes it (WhiteNoise serves the static
-files), listening with a backlog that holds a burst of clients. runserver's own backlog of 10 resets
-the connections of the rest when dozens of requests arrive at once."""
+"""The web server `make run` starts: uvicorn in-process serving Django under ASGI (config.asgi), as production's
+gunicorn workers do, so a request waiting for its images holds no thread. Static files come from WhiteNoise's
+middleware (async under ASGI, config.middleware.StaticFilesMiddleware). The listen backlog holds a burst of
+clients: dozens of requests arriving at once are queued, not reset."""
 
-from django.core.servers.basehttp import WSGIServer
-from whitenoise.runserver_nostatic.management.commands.runserver import Command as RunserverCommand
+import uvicorn
+from django.core.management.base import BaseCommand, CommandError
 
 LISTEN_BACKLOG = 256
 
 
-class BurstTolerantWSGIServer(WSGIServer):
-    request_queue_size = LISTEN_BACKLOG
+class Command(BaseCommand):
+    help = "Serve Atelier under ASGI with uvicorn (make run's web server, and the tests')."
 
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="host:port or port")
+        # Accepted for runserver's callers; uvicorn never reloads here.
+        parser.add_argument("--noreload", action="store_true")
 
-class Command(RunserverCommand):
-    help = "runserver with a listen backlog for bursts of concurrent clients (make run's web server)."
-    server_cls = BurstTolerantWSGIServer
+    def handle(self, *args, addrport: str, **options):
+        host, _, port = addrport.rpartition(":")
+        if not port.isdigit():
+            raise CommandError(f"Give host:port or a port, not {addrport!r}.")
+        uvicorn.run(
+            "config.asgi:application", host=host or "127.0.0.1", port=int(port), backlog=LISTEN_BACKLOG,
+            lifespan="off", access_log=False, log_config=None, timeout_graceful_shutdown=5,
+        )  # fmt: skip

@@ -1,5 +1,5 @@
 // The composer: show only the inputs the chosen task and model take (hidden inputs are disabled, so
-// they are not sent), narrow qualities, styles and sizes to the model, preview uploads, keep the
+// they are not sent; a tool — a Stability image service — shows its own inputs instead of the task's), narrow qualities, styles and sizes to the model, preview uploads, keep the
 // palette and saved material in step with the project, and ask for a new estimate after each change.
 (function () {
   "use strict";
@@ -17,6 +17,7 @@
     const models = readJson("compose-models");
     const projects = readJson("compose-projects");
     const taskFields = readJson("compose-task-fields");
+    const tryOnMaskFields = readJson("compose-try-on-mask-fields"); // mask type → the inputs it takes
     const toggled = new Set(Object.values(taskFields).flat());
     const $ = (selector) => form.querySelector(selector);
     const estimate = document.getElementById("estimate");
@@ -37,8 +38,27 @@
       return !m || m.tasks.includes(task);
     }
 
+    // A tool does one task and has its own inputs (the server drew them from its params): show its
+    // fieldset and none of the general ones; a disabled fieldset sends nothing.
+    function applyTool() {
+      const m = model();
+      const tool = Boolean(m && m.is_tool);
+      const generic = document.getElementById("generic-fields");
+      if (generic) {
+        generic.disabled = tool;
+        generic.hidden = tool;
+      }
+      form.querySelectorAll("fieldset.tool-form").forEach((fieldset) => {
+        const chosen = tool && fieldset.dataset.tool === m.id;
+        fieldset.disabled = !chosen;
+        fieldset.hidden = !chosen;
+      });
+      return tool;
+    }
+
     function applyTask() {
       const m = model();
+      if (applyTool()) return;
       // Tasks the model does not do cannot be picked; if the current one is such, take the first it does.
       form.querySelectorAll('input[name="task_type"]').forEach((radio) => {
         const able = does(m, radio.value);
@@ -55,6 +75,20 @@
       }
       const wanted = new Set(taskFields[task] || []);
       (m ? m.lacks : []).forEach((name) => wanted.delete(name));
+      if (task === "VIRTUAL_TRY_ON") {
+        // A try-on takes only its mask type's inputs: the painter for IMAGE, the class for GARMENT, ...
+        const kind = $("#id_mask_type") ? $("#id_mask_type").value : "GARMENT";
+        const own = new Set(tryOnMaskFields[kind] || []);
+        Object.values(tryOnMaskFields).flat().forEach((name) => {
+          if (!own.has(name)) wanted.delete(name);
+        });
+      }
+      form.querySelectorAll("[data-reference-marker]").forEach((marker) => {
+        marker.hidden = (marker.dataset.referenceMarker === "required") !== (task === "VIRTUAL_TRY_ON");
+      });
+      const reference = $("#id_reference_image");
+      if (reference && task === "VIRTUAL_TRY_ON") reference.setAttribute("aria-required", "true");
+      else if (reference) reference.removeAttribute("aria-required");
       form.querySelectorAll("[data-field]").forEach((section) => {
         const name = section.dataset.field;
         if (!toggled.has(name)) return;
@@ -226,6 +260,13 @@
     function showRange(input) {
       const output = form.querySelector(`output[data-for="${input.id}"]`);
       if (output) output.textContent = input.value;
+      const mirror = form.querySelector(`input[data-mirror="${input.id}"]`);
+      if (mirror) mirror.value = input.value;
+    }
+    // A tool's number fields pair a slider (the named input) with a box to type the number in.
+    function fromMirror(box) {
+      const range = document.getElementById(box.dataset.mirror);
+      if (range && box.value !== "") range.value = box.value;
     }
 
     form.addEventListener("change", (event) => {
@@ -233,7 +274,7 @@
       if (target.name === "model") {
         applyModel();
         applyTask();
-      } else if (target.name === "task_type") {
+      } else if (target.name === "task_type" || target.name === "mask_type") {
         applyTask();
       } else if (target.name === "project") {
         applyProject();
@@ -267,6 +308,7 @@
     form.addEventListener("input", (event) => {
       if (event.target.id === "id_prompt") countPrompt();
       if (event.target.type === "range") showRange(event.target);
+      if (event.target.dataset && event.target.dataset.mirror) fromMirror(event.target);
     });
     document.addEventListener("click", (event) => {
       const button = event.target.closest("button");
