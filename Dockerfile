@@ -12,4 +12,4 @@ RUN DJANGO_SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS
  && useradd --create-home --uid 1000 atelier && mkdir -p /app/var && chown atelier /app/var
 USER atelier
 EXPOSE 8000
-CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "config.asgi"]

@@ -3,6 +3,7 @@ import os
 from celery import Celery
 from kombu import Exchange, Queue
 
+from assets import stamping
 from config import logging as config_logging
 from config import metrics as config_metrics
 
@@ -10,6 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("atelier")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+if app.conf.broker_url.startswith("redis://"):
+    app.conf.broker_transport = "config.broker:Transport"  # survives Redis dying under a threads worker
 # Single requests and bulk work queue apart, so a batch never delays a person waiting for an image.
 # Workers consume both unless started with -Q.
 app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("interactive", "batch"))
@@ -17,6 +20,8 @@ app.autodiscover_tasks()
 # Workers log through Django's LOGGING with each job's ids, and serve their metrics when asked to.
 config_logging.connect_celery_signals()
 config_metrics.connect_celery_signals()
+# Its provenance stamps run in a pool of processes it starts once ready (assets/stamping.py).
+stamping.connect_celery_signals()
 
 
 @app.task(name="atelier.ping")

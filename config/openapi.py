@@ -224,10 +224,138 @@ PLAIN_PATHS = {
 }
 
 
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _image_event(event_type: str, description: str, *, completed: bool) -> dict:
+    quality = "Bedrock's quality in OpenAI's words: standard is medium, premium is high."
+    properties = {
+        "type": {"type": "string", "enum": [event_type]},
+        "b64_json": {"type": "string", "description": "The image, base64, in `output_format`."},
+        "background": {"type": "string", "enum": ["opaque", "transparent"]},
+        "created_at": {"type": "integer", "description": "Unix time of the event."},
+        "output_format": {"type": "string", "enum": ["png", "jpeg", "webp"]},
+        "quality": {"type": "string", "enum": ["medium", "high", "auto"], "description": quality},
+        "size": {"type": "string", "description": "`WIDTHxHEIGHT` of this image.", "example": "1024x1024"},
+    }
+    required = ["type", "b64_json", "background", "created_at", "output_format", "quality", "size"]
+    if completed:
+        properties |= {
+            "usage": _ref("ImageStreamUsage"),
+            "image_index": {"type": "integer", "description": "Atelier's: which of the call's images (0-based)."},
+            "model": {"type": "string", "description": "Atelier's: the model that ran."},
+            "job": {"type": "string", "format": "uuid", "description": "Atelier's: the job that made this image."},
+        }
+        required += ["usage", "image_index", "model", "job"]
+    else:
+        properties["partial_image_index"] = {"type": "integer", "description": "0-based, at most `partial_images` − 1."}
+        required.append("partial_image_index")
+    return {"type": "object", "description": description, "properties": properties, "required": required}
+
+
+_PARTIAL = (
+    "An image stored before the answer: one of a multi-image job's images as it lands while the job runs, or, with "
+    "`background: transparent`, an image before its background is removed. Bedrock renders no previews of its own, "
+    "so a call gets at most `partial_images` of these and may get none."
+)
+_COMPLETED = "One finished image of the call, once every job has ended; one such event per image, in order."
+STREAM_COMPONENTS = {
+    "ImageStreamUsage": {
+        "type": "object",
+        "description": "The whole call's usage (the same on each completed event): Bedrock bills images, not tokens.",
+        "properties": {
+            "images": {"type": "integer", "description": "Images billed."},
+            "cost_usd": {"type": "string", "description": "The settled cost of the call, USD."},
+            "input_tokens": {"type": "integer", "enum": [0]},
+            "output_tokens": {"type": "integer", "enum": [0]},
+            "total_tokens": {"type": "integer", "enum": [0]},
+            "input_tokens_details": {
+                "type": "object",
+                "properties": {"text_tokens": {"type": "integer"}, "image_tokens": {"type": "integer"}},
+            },
+        },
+        "required": ["images", "cost_usd", "input_tokens", "output_tokens", "total_tokens", "input_tokens_details"],
+    },
+    "ImageGenerationPartialImageEvent": _image_event("image_generation.partial_image", _PARTIAL, completed=False),
+    "ImageGenerationCompletedEvent": _image_event("image_generation.completed", _COMPLETED, completed=True),
+    "ImageEditPartialImageEvent": _image_event("image_edit.partial_image", _PARTIAL, completed=False),
+    "ImageEditCompletedEvent": _image_event("image_edit.completed", _COMPLETED, completed=True),
+    "ImageStreamErrorEvent": {
+        "type": "object",
+        "description": (
+            "A failure after the stream began (`job_failed`, `job_cancelled`, `content_policy_violation`, "
+            "`job_timeout`, `images_unavailable`), in OpenAI's error envelope; the stream ends after it."
+        ),
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "message": {"type": "string"}, "type": {"type": "string"},
+                    "param": {"type": "string", "nullable": True}, "code": {"type": "string"},
+                    "job": {"type": "string", "format": "uuid"},
+                },
+                "required": ["message", "type", "code"],
+            }
+        },
+        "required": ["error"],
+    },
+    "JobProgressEvent": {
+        "type": "object",
+        "description": "The studio job page's stream: the job changed (an image landed, it ended).",
+        "properties": {
+            "status": {"type": "string", "enum": ["queued", "running", "succeeded", "partially_filtered", "failed",
+                                                  "cancelled"]},
+            "terminal": {"type": "boolean", "description": "It has ended: an `end` event follows, then nothing."},
+            "html": {"type": "string", "description": "The page's progress part (#job-progress), rendered anew."},
+        },
+        "required": ["status", "terminal", "html"],
+    },
+    "JobEndEvent": {
+        "type": "object",
+        "properties": {"status": {"type": "string"}},
+        "required": ["status"],
+    },
+}  # fmt: skip
+
+
+def _openai_stream(prefix: str) -> dict:
+    kind = "ImageEdit" if prefix == "image_edit" else "ImageGeneration"
+    return {
+        "when": "The request's body has `stream: true` (with `partial_images`, 0-3). A refusal before the stream "
+        "starts (a bad field, the budget, the key) is the usual JSON error, not a stream.",
+        "media_type": "text/event-stream",
+        "authentication": "apiKeyAuth",
+        "events": {
+            f"{prefix}.partial_image": _ref(f"{kind}PartialImageEvent"),
+            f"{prefix}.completed": _ref(f"{kind}CompletedEvent"),
+            "error": _ref("ImageStreamErrorEvent"),
+        },
+    }
+
+
+# Server-sent event streams: the operations that send them are not in `paths` (/v1 is OpenAI's API, described by
+# OpenAI's reference; the job page's stream is the studio's), so this extension says where each is and what it sends.
+EVENT_STREAMS = {
+    "/v1/images/generations": _openai_stream("image_generation"),
+    "/v1/images/edits": _openai_stream("image_edit"),
+    "/t/{tenant_slug}/jobs/{id}/events/": {
+        "when": "GET, by the studio's job page (EventSource): each time the job changes, until it ends or for 300 s "
+        "(the browser then reconnects, `retry: 3000`).",
+        "media_type": "text/event-stream",
+        "authentication": "the studio session (a member of the tenant); another tenant's job is a 404",
+        "events": {"progress": _ref("JobProgressEvent"), "end": _ref("JobEndEvent")},
+    },
+}
+
+
 def add_shared_components(result, generator, request, public):
-    """Postprocessing hook: the one error envelope as a reusable component, and the plain Django paths."""
+    """Postprocessing hook: the one error envelope as a reusable component, the plain Django paths, and the
+    server-sent event streams with their events."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR_COMPONENT
     schemas["Health"] = HEALTH_COMPONENT
+    schemas.update(STREAM_COMPONENTS)
     result["paths"] = {**PLAIN_PATHS, **result.get("paths", {})}
+    result["x-atelier-event-streams"] = EVENT_STREAMS
     return result

@@ -20,6 +20,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from config.errors import ApplicationError, error_body
+from config.middleware import EitherWayMiddleware
 
 MAX_JSON_DEPTH = 64
 UNSTORABLE_CHARACTERS = "a NUL character or an unpaired surrogate, which cannot be stored"
@@ -118,22 +119,29 @@ def _upload_names(files) -> dict:
     return {name: [upload.name or "" for upload in files.getlist(name)] for name in files}
 
 
-class RequestTextMiddleware:
+class RequestTextMiddleware(EitherWayMiddleware):
     """A path or query-string field that cannot be stored (a model id with %00) answers 400 naming it, on every
     path: the API's envelope under /api/ and /v1/, a plain sentence on studio pages; so do a studio form's fields
     (an API's form body is checked by BodyCheckedFirst, which leaves the stream to DRF's parsers)."""
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
     def __call__(self, request):
+        if self.async_mode:
+            return self.__acall__(request)
+        return self._refused(request) or self.get_response(request)
+
+    async def __acall__(self, request):
+        # The body is in memory (or a spooled file) by now: parsing a form's fields here does not wait on the client.
+        return self._refused(request) or await self.get_response(request)
+
+    @staticmethod
+    def _refused(request):
         queries = [request.GET]
         api = request.path.startswith(_API_PATHS)
         if not api and request.method == "POST" and request.content_type in _FORM_TYPES:
             queries += [request.POST, _upload_names(request.FILES)]
         problem = ("path", UNSTORABLE_TEXT) if _UNSTORABLE.search(request.path) else form_text_problem(*queries)
         if problem is None:
-            return self.get_response(request)
+            return None
         field, rule = problem
         message = f"{field}: {rule}."
         if request.path.startswith("/v1/"):

@@ -45,16 +45,22 @@ def pytest_sessionstart(session):
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # no queued message or quota left from an earlier run
 
 
-@pytest.fixture(autouse=True)
-def _no_request_counts_left():
-    """Request-rate counters (config/throttling.py) live in the test cache, Redis: each test starts without any."""
+@pytest.fixture(scope="session")
+def _test_redis():
+    """One connection to the tests' Redis for the session, not one per test."""
     import redis
 
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    stale = list(client.scan_iter(match="*throttle:*", count=1000))
-    if stale:
-        client.delete(*stale)
+    yield client
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_request_counts_left(_test_redis):
+    """Request-rate counters (config/throttling.py) live in the test cache, Redis: each test starts without any."""
+    stale = list(_test_redis.scan_iter(match="*throttle:*", count=1000))
+    if stale:
+        _test_redis.delete(*stale)
 
 
 TEST_BUDGET_USD = Decimal("1000")
@@ -135,12 +141,21 @@ def bedrock_emulator(tmp_path_factory):
         stop(process)
 
 
+@pytest.fixture(scope="session")
+def boto3_session():
+    """One boto3 Session for the tests' clients: it loads the service models once, not per test."""
+    import boto3
+
+    return boto3.session.Session()
+
+
 @pytest.fixture
-def bedrock_client(bedrock_emulator):
-    """Real boto3 bedrock-runtime, over HTTP to the emulator."""
+def bedrock_client(bedrock_emulator, boto3_session):
+    """Real boto3 bedrock-runtime, over HTTP to the emulator: a new client per test (its own event
+    handlers), built on the session's loaded models."""
     from generation.bedrock.client import make_client
 
-    return make_client(endpoint_url=bedrock_emulator, read_timeout=60)
+    return make_client(endpoint_url=bedrock_emulator, read_timeout=60, session=boto3_session)
 
 
 @pytest.fixture
@@ -221,8 +236,9 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
 
 @pytest.fixture(scope="session")
 def atelier_url(django_db_setup, tmp_path_factory, celery_worker_process):
-    """Atelier's web server as its own process (`manage.py runserver`), on the same database, broker,
-    S3 and emulator as the worker: its base URL. Tests that use it need committed data."""
+    """Atelier's web server as its own process (`manage.py run_local_web`: uvicorn serving config.asgi, as
+    production's gunicorn workers do), on the same database, broker, S3 and emulator as the worker: its base URL.
+    Tests that use it need committed data."""
     import sys
 
     from . import processes
@@ -230,7 +246,7 @@ def atelier_url(django_db_setup, tmp_path_factory, celery_worker_process):
     env = os.environ | celery_worker_process.env | {
         "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": processes.test_database_url(),
     }  # fmt: skip
-    argv = [sys.executable, str(processes.ROOT / "manage.py"), "runserver", "--noreload"]
+    argv = [sys.executable, str(processes.ROOT / "manage.py"), "run_local_web"]
     log_path = tmp_path_factory.mktemp("web") / "web.log"
     url, process = processes.start_server(argv, log_path, "/healthz", "the web server", env)
     try:
@@ -248,8 +264,10 @@ WORKER_PIPELINE_ENV = {
     "ATELIER_JOB_MAX_ATTEMPTS": "10",
     "ATELIER_BROKER_VISIBILITY_TIMEOUT": "10",
     "ATELIER_BROKER_RESTORE_INTERVAL": "1",
+    "ATELIER_BROKER_RESTORE_MUTEX_SECONDS": "3",
     "ATELIER_QUOTA_DEFAULT": json.dumps({"rpm": 60000, "concurrency": 50}),
     "ATELIER_QUOTA_OVERRIDES": json.dumps({QUOTA_TEST_MODEL: {"rpm": QUOTA_TEST_RPM, "concurrency": 2}}),
+    "ATELIER_STAMP_PROCESSES": "2",  # the worker's stamps run in its process pool, as deployed
 }
 
 
@@ -271,3 +289,4 @@ def pipeline(settings, moto_s3, bedrock_emulator, celery_worker_process):
     # The emulator and the proxy outlive this test: leave no fault behind for the next one.
     emulator.reset()
     moto_s3.proxy.up()
+    celery_worker_process.wait_idle()  # a job the test left running writes no more when its tables are flushed

@@ -22,13 +22,18 @@ def test_database_url() -> str:
     return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+# A test worker is one process running its tasks in this many threads (the settings' `threads` pool), its stamps in
+# the processes worker_env names; `--concurrency=N` in extra_args wins.
+WORKER_THREADS = 8
+
+
 def start_worker(log_path: Path, *extra_args: str, env: dict | None = None) -> subprocess.Popen:
     env = (
         os.environ
         | {"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": test_database_url()}
         | (env or {})
     )
-    with log_path.open("w") as log:
+    with log_path.open("a") as log:
         return subprocess.Popen(
             [
                 sys.executable,
@@ -38,7 +43,7 @@ def start_worker(log_path: Path, *extra_args: str, env: dict | None = None) -> s
                 "config.celery_app",
                 "worker",
                 "--loglevel=INFO",
-                "--concurrency=1",
+                f"--concurrency={WORKER_THREADS}",
                 "--without-gossip",
                 "--without-mingle",
                 *extra_args,
@@ -155,6 +160,21 @@ class WorkerHandle:
     def stop(self) -> None:
         stop(self.process)
 
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Until the worker runs no task (or is down, or `timeout` passes): a transactional test's
+        tables are truncated only once nothing writes to them, or the truncation deadlocks."""
+        from config.celery_app import app
+
+        def idle() -> bool:
+            if self.process.poll() is not None:
+                return True
+            replies = app.control.inspect(destination=[self.node_name], timeout=1).active() or {}
+            return bool(replies) and not any(replies.values())
+
+        deadline = time.monotonic() + timeout
+        while not idle() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
 
 class EmulatorControl:
     """The emulator's test hooks over HTTP."""
@@ -184,13 +204,24 @@ class EmulatorControl:
     def invocations(self) -> int:
         return self._call("/health")["invocations"]
 
+    def peak_in_flight(self) -> int:
+        """The most InvokeModel calls the emulator was answering at once since its last reset."""
+        return self._call("/health")["peak_in_flight"]
+
 
 def pool_pids(pid: int) -> list[int]:
-    """The live child processes of `pid` (a Celery worker's pool processes), from /proc."""
+    """The live child processes of `pid`, from /proc: a Celery worker's pool processes (prefork), or its stamp
+    processes (assets/stamping.py) under the threads pool."""
+    children = []
     try:
-        children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        threads = list(Path(f"/proc/{pid}/task").iterdir())
     except FileNotFoundError:  # the process is gone
         return []
+    for thread in threads:  # each thread's own children: a stamp process is started by whichever thread needs it
+        try:
+            children += [int(child) for child in (thread / "children").read_text().split()]
+        except FileNotFoundError:  # that thread ended meanwhile
+            continue
     return [child for child in children if _state(child) not in ("Z", None)]  # not the dead, not yet reaped
 
 
@@ -208,6 +239,31 @@ def kill_pool_process(worker: "WorkerHandle", choose=None) -> int:
     import signal
 
     pids = wait_for(lambda: pool_pids(worker.process.pid), 10, "the worker's pool processes", interval=0.02)
+    pid = choose(pids) if choose else pids[0]
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def stamp_pids(worker: "WorkerHandle", busy: bool = False) -> list[int]:
+    """A threads-pool worker's stamp processes (assets/stamping.py: spawned, so their command line says so; the
+    resource tracker beside them is left out), only those running on a core now when `busy`."""
+    pids = []
+    for pid in pool_pids(worker.process.pid):
+        try:
+            spawned = b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if spawned and (not busy or _state(pid) == "R"):
+            pids.append(pid)
+    return pids
+
+
+def kill_stamp_process(worker: "WorkerHandle", choose=None, timeout: float = 10) -> int:
+    """SIGKILL a stamp process of a worker while it stamps (`choose` picks from the busy ones), as the OOM killer
+    would: the stamps it held fail, and the worker runs them again on new stamp processes. Returns the pid."""
+    import signal
+
+    pids = wait_for(lambda: stamp_pids(worker, busy=True), timeout, "a busy stamp process", interval=0.005)
     pid = choose(pids) if choose else pids[0]
     os.kill(pid, signal.SIGKILL)
     return pid

@@ -42,7 +42,8 @@ def make_bucket(endpoint_url: str, name: str) -> None:
 
 
 def s3_settings(settings, endpoint_url: str, bucket: str, **overrides):
-    """Switch a pytest-django `settings` fixture to S3Storage on `endpoint_url`. STORAGES is set
+    """Switch a pytest-django `settings` fixture to S3 on `endpoint_url` (the deployment's S3Storage, from
+    config.storages). STORAGES is set
     last: its setting_changed signal drops the cached `default_storage`, and the next use builds
     an S3Storage that reads the AWS_* values set just before."""
     settings.ATELIER_STORAGE = "s3"
@@ -58,7 +59,7 @@ def s3_settings(settings, endpoint_url: str, bucket: str, **overrides):
     settings.AWS_S3_FILE_OVERWRITE = True
     for name, value in overrides.items():
         setattr(settings, name, value)
-    settings.STORAGES = settings.STORAGES | {"default": {"BACKEND": "storages.backends.s3.S3Storage"}}
+    settings.STORAGES = settings.STORAGES | {"default": {"BACKEND": "config.storages.SharedSessionS3Storage"}}
     return settings
 
 

@@ -364,3 +364,22 @@ def test_the_api_answers_hostile_bodies_with_a_400_and_never_a_5xx(openapi, admi
 
     assert len(operations) > 20, "too few JSON operations found in the schema"
     assert failures == []
+
+
+def test_the_event_streams_and_their_events_are_described(openapi):
+    """The server-sent event streams (/v1's `stream: true`, the job page's) are named with each event they send."""
+    streams, schemas = openapi["x-atelier-event-streams"], openapi["components"]["schemas"]
+
+    assert set(streams) == {"/v1/images/generations", "/v1/images/edits", "/t/{tenant_slug}/jobs/{id}/events/"}
+    for stream in streams.values():
+        assert stream["media_type"] == "text/event-stream"
+        for ref in stream["events"].values():
+            assert ref["$ref"].removeprefix("#/components/schemas/") in schemas, ref
+    events = streams["/v1/images/generations"]["events"]
+    assert set(events) == {"image_generation.partial_image", "image_generation.completed", "error"}
+    completed = schemas["ImageGenerationCompletedEvent"]
+    assert {"type", "b64_json", "background", "created_at", "output_format", "quality", "size", "usage"} <= set(
+        completed["required"]
+    )
+    assert completed["properties"]["type"]["enum"] == ["image_generation.completed"]
+    assert "partial_image_index" in schemas["ImageEditPartialImageEvent"]["required"]

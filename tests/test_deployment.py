@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+from functools import cache
 
 import yaml
 
@@ -26,8 +27,14 @@ def manage(*args, env):
     )
 
 
+@cache
+def check_deploy() -> subprocess.CompletedProcess:
+    """`manage.py check --deploy` at WARNING level under production's settings, run once for the tests that read it."""
+    return manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+
+
 def test_production_passes_the_deployment_checks():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    result = check_deploy()
 
     assert result.returncode == 0, result.stderr
 
@@ -182,7 +189,7 @@ def test_gunicorn_logs_json_lines_with_request_ids(db, tmp_path):
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-             "config.wsgi"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+             "config.asgi"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
 
@@ -212,3 +219,14 @@ def test_every_environment_variable_the_code_reads_is_in_the_readme():
     assert names, "no env() reads found: the scan is broken"
     missing = sorted(name for name in names if f"`{name}`" not in readme)
     assert not missing, f"document these in README.md: {missing}"
+
+
+def test_every_middleware_runs_on_the_event_loop_under_asgi():
+    """A sync-only middleware would put every request, and the async views waiting under it, on a thread."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    every = [*settings.MIDDLEWARE, "config.security.ContentSecurityPolicyMiddleware"]  # production adds the CSP's
+    sync_only = [path for path in every if not getattr(import_string(path), "async_capable", False)]
+
+    assert sync_only == []

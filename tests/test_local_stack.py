@@ -110,6 +110,14 @@ def test_make_run_serves_the_demo_tenant_on_embedded_defaults_and_stops_cleanly(
         assert hashlib.sha256(data).hexdigest() == done["assets"][0]["sha256"]
         assert list((tmp_path / "media" / "tenants").rglob("*.png"))
 
+        # /v1 under uvicorn on embedded defaults: no Redis, so the request waits by reading the job's row.
+        v1_body = {"model": nova.model_id, "prompt": "a red kite", "size": "512x512", "response_format": "b64_json"}
+        answer = post(f"{base}/v1/images/generations", key, v1_body)
+        assert len(answer["data"]) == 1 and answer["usage"]["images"] == 1
+        # Static files come from WhiteNoise, under ASGI too.
+        with urllib.request.urlopen(f"{base}/static/web/job.js", timeout=10) as script:
+            assert script.status == 200 and b"EventSource" in script.read()
+
     assert "Stopped." in stack.log_path.read_text()
     assert not (ROOT / "control").exists()  # broker state stays under ATELIER_VAR_DIR
     wait_for(lambda: not processes_with(str(tmp_path)), 15, "every started process to exit")

@@ -1,6 +1,6 @@
 """`make run`'s stack under load: the web server and the worker write to one SQLite file at once,
 and no request answers "database is locked" (500). The stack runs as `make run` starts it
-(run_local: runserver's threads, the solo worker, the emulator) on a SQLite file under tmp_path;
+(run_local: uvicorn serving ASGI, the worker's threads, the emulator) on a SQLite file under tmp_path;
 the rows are read back from that file."""
 
 import datetime

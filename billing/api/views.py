@@ -15,6 +15,8 @@ class QuoteSerializer(serializers.Serializer):
     n = serializers.IntegerField()
     total = serializers.DecimalField(max_digits=18, decimal_places=6)
     price_id = serializers.IntegerField(help_text="The price book row that applies.")
+    width = serializers.IntegerField(help_text="Each image's width: what the price goes by (an upscale's output).")
+    height = serializers.IntegerField(help_text="Each image's height.")
 
 
 class EstimateView(TenantContextMixin, views.APIView):

@@ -4,6 +4,7 @@ defaults here are the safe embedded ones, and production.py removes those that m
 from pathlib import Path
 
 import environ
+from celery.utils.sysinfo import cpu_budget
 
 from config.database import sqlite_for_concurrent_writers
 from config.logging import logging_config
@@ -47,7 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",  # first: every response, redirects included, carries its id
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.StaticFilesMiddleware",  # WhiteNoise, async under ASGI
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "config.parsers.RequestTextMiddleware",  # query and form text a database can store, or a 400
@@ -68,6 +69,7 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:start"
 LOGOUT_REDIRECT_URL = "web:login"
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"  # what gunicorn's uvicorn workers and `make run` serve
 
 TEMPLATES = [
     {
@@ -124,7 +126,8 @@ if ATELIER_STORAGE == "s3":
     AWS_QUERYSTRING_AUTH = True
     AWS_QUERYSTRING_EXPIRE = ATELIER_DOWNLOAD_URL_TTL
     AWS_S3_FILE_OVERWRITE = True  # keys are content-addressed: the same key always holds the same bytes
-    _default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
+    # django-storages S3Storage, with one boto3 Session for all threads (config/storages.py)
+    _default_storage = {"BACKEND": "config.storages.SharedSessionS3Storage"}
 elif ATELIER_STORAGE == "filesystem":
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 else:
@@ -206,6 +209,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.add_shared_components"],
+    # Virtual try-on's three mask exclusions share one set of values: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"MaskExclusionEnum": "generation.bedrock.specs.TRY_ON_EXCLUSION_VALUES"},
 }
 
 # Logs on stderr, each record with its request, tenant and job ids (config/logging.py): `json` is one object per
@@ -230,6 +235,11 @@ ATELIER_DEFAULT_MODEL = env("ATELIER_DEFAULT_MODEL", default="stability.stable-i
 # its images before answering 504 (the job keeps running). Keep it below the web server's request timeout.
 ATELIER_OPENAI_DEFAULT_MODEL = env("ATELIER_OPENAI_DEFAULT_MODEL", default=ATELIER_DEFAULT_MODEL)
 ATELIER_OPENAI_WAIT_SECONDS = env.float("ATELIER_OPENAI_WAIT_SECONDS", default=50.0)
+# A waiter (/v1/images, the studio's job stream) hears a job's end and its images from Redis pub/sub (published on
+# commit); it reads the row again at least this often all the same, so a lost message costs no more than this.
+ATELIER_JOB_WAIT_FALLBACK_SECONDS = env.float("ATELIER_JOB_WAIT_FALLBACK_SECONDS", default=5.0)
+# Whether job changes are published at all (off: waiters poll the row every ATELIER_JOB_WAIT_FALLBACK_SECONDS).
+ATELIER_JOB_EVENTS_PUBLISH = env.bool("ATELIER_JOB_EVENTS_PUBLISH", default=True)
 
 # The generation pipeline: queues, retries and each model's Bedrock quota.
 ATELIER_JOB_MAX_ATTEMPTS = env.int("ATELIER_JOB_MAX_ATTEMPTS", default=6)
@@ -242,13 +252,29 @@ ATELIER_QUOTA_DEFAULT = env.json("ATELIER_QUOTA_DEFAULT", default={"rpm": 100, "
 # Per model: {"amazon.nova-canvas-v1:0": {"rpm": 200, "concurrency": 20}}
 ATELIER_QUOTA_OVERRIDES = env.json("ATELIER_QUOTA_OVERRIDES", default={})
 
+# Workers: a Bedrock call is seconds of waiting, so a worker process runs many at once in threads (Celery's
+# `threads` pool; gevent/eventlet would monkey-patch psycopg and boto3), and hands the CPU-bound provenance stamp
+# to a pool of ATELIER_STAMP_PROCESSES processes of its own (assets/stamping.py; 0: in the calling thread). Each
+# running task holds one database connection (its job's claim is a session lock): PostgreSQL's max_connections
+# must cover the sum of every worker's concurrency, plus the web server's. `--concurrency` and `-P` on a worker's
+# command line win over these.
+ATELIER_WORKER_POOL = env("ATELIER_WORKER_POOL", default="threads")
+ATELIER_WORKER_CONCURRENCY = env.int("ATELIER_WORKER_CONCURRENCY", default=32)
+# The cores this process may use: its CPU affinity, capped by a container's CPU quota (os.cpu_count() is the host's).
+ATELIER_STAMP_PROCESSES = env.int("ATELIER_STAMP_PROCESSES", default=cpu_budget().count)
+CELERY_WORKER_POOL = ATELIER_WORKER_POOL
+CELERY_WORKER_CONCURRENCY = ATELIER_WORKER_CONCURRENCY
+
 CELERY_TASK_ACKS_LATE = True  # a job's message is acknowledged only when its task ends
-CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed worker's job goes back on the queue
+# A killed prefork pool process's job goes back on the queue (the threads pool has no pool process to lose: a
+# killed worker's unacknowledged messages come back after the broker's visibility timeout).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # How long a worker waits for a result from a pool process that died before it hands the job back to the queue.
 CELERY_WORKER_LOST_WAIT = env.float("ATELIER_WORKER_LOST_WAIT", default=10.0)
 CELERY_TASK_DEFAULT_QUEUE = "interactive"
-# A job may make up to five Bedrock calls, each allowed the full read timeout.
+# A job may make up to five Bedrock calls, each allowed the full read timeout. Only the prefork pool enforces
+# these; under threads the read timeout (and ATELIER_JOB_MAX_ATTEMPTS) bound a job.
 CELERY_TASK_SOFT_TIME_LIMIT = ATELIER_BEDROCK_READ_TIMEOUT * 5 + 60
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
 # Redis hands an unacknowledged message to another worker after this long: keep it above the time limit.
@@ -266,6 +292,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("ATELIER_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60),
     "unacked_restore_interval": env.int("ATELIER_BROKER_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": 1,
+    # A worker restoring them holds a Redis lock meanwhile; one killed -9 while holding it (kombu's default: 300 s)
+    # kept every worker from restoring anything until it expired, and a job whose message sat unacknowledged stayed
+    # queued (the stalled-job sweep counts such a message as in the broker). A pass takes milliseconds.
+    "unacked_mutex_expire": env.int("ATELIER_BROKER_RESTORE_MUTEX_SECONDS", default=30),
 }
 
 # Provenance: every generated image carries Atelier's invisible watermark and a C2PA manifest signed with the

@@ -2,7 +2,7 @@
 filesystem transport as the Celery broker."""
 
 from .base import *
-from .base import VAR_DIR, env
+from .base import ATELIER_STAMP_PROCESSES, VAR_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-secret")
@@ -25,3 +25,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 # `make run` starts the Bedrock emulator on this port and points Atelier at it.
 ATELIER_EMULATOR_PORT = env.int("ATELIER_EMULATOR_PORT", default=8900)
 ATELIER_BEDROCK_ENDPOINT_URL = env("ATELIER_BEDROCK_ENDPOINT_URL", default=f"http://127.0.0.1:{ATELIER_EMULATOR_PORT}")
+
+# One person's images: two stamp processes are plenty (each is a Python with Django and the imaging libraries,
+# about 150 MB), however many cores the laptop has.
+ATELIER_STAMP_PROCESSES = env.int("ATELIER_STAMP_PROCESSES", default=min(2, ATELIER_STAMP_PROCESSES))

@@ -24,3 +24,7 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "TEST_REQUEST_DEFAULT_FORMAT": "json"}
 # The /v1 tests were written against Nova Canvas's fields (edits, styles, premium, background removal), so a request
 # there without `model` keeps using it; the shipped default (base.py) is an Active model.
 ATELIER_OPENAI_DEFAULT_MODEL = "amazon.nova-canvas-v1:0"
+
+# Stamps run inline in this process (tests change settings at run time; a stamp process would not see it). The tests'
+# worker processes run them in a pool (tests/conftest.py worker_env).
+ATELIER_STAMP_PROCESSES = env.int("ATELIER_STAMP_PROCESSES", default=0)

@@ -29,7 +29,7 @@ TERMINAL = {status.value for status in GenerationJob.TERMINAL}
 # Redis hands a killed worker's unacknowledged message out again after this long (the session worker
 # waits 10 s); every fault job takes well under it.
 FAULT_VISIBILITY_TIMEOUT = 4
-FAULT_WORKER_CONCURRENCY = 4
+FAULT_WORKER_CONCURRENCY = 8  # threads in the worker's one process
 
 
 @contextmanager
@@ -70,6 +70,7 @@ def fault_worker(django_db_setup, django_db_blocker, tmp_path_factory, moto_s3, 
     env = worker_env(moto_s3, bedrock_emulator) | {
         "ATELIER_JOB_MAX_ATTEMPTS": "100",  # 30 s of S3 outage at a ≤1 s backoff must not exhaust a job
         "ATELIER_BROKER_VISIBILITY_TIMEOUT": str(FAULT_VISIBILITY_TIMEOUT),
+        "ATELIER_BROKER_RESTORE_INTERVAL": "1",  # and looks for such messages every second
         "ATELIER_WORKER_LOST_WAIT": "0.5",  # a killed pool process's job goes back on the queue at once
         "CELERY_BROKER_URL": fault_redis.url(0),
         "CELERY_RESULT_BACKEND": fault_redis.url(1),
@@ -94,9 +95,9 @@ def faults(settings, moto_s3, bedrock_emulator, fault_redis, fault_worker):
     emulator = EmulatorControl(bedrock_emulator)
     emulator.reset()
     moto_s3.proxy.up()
-    if fault_worker.process.poll() is not None:  # a test before this one left it dead
-        fault_worker.restart()
-    with celery_broker(fault_redis.url(0)):
+    with celery_broker(fault_redis.url(0)):  # the restarted worker is pinged on its own broker
+        if fault_worker.process.poll() is not None:  # a test before this one left it dead
+            fault_worker.restart()
         yield SimpleNamespace(
             emulator=emulator, s3=s3_client(moto_s3.url), bucket=moto_s3.bucket, proxy=moto_s3.proxy,
             worker=fault_worker, redis=fault_redis,

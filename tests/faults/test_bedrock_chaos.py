@@ -1,5 +1,5 @@
 """Fault: the Bedrock emulator throttles 20 % of calls, answers 5 % with a 500/503, and takes a
-random 0–0.3 s over each, while 30 jobs run on four pool processes.
+random 0–0.3 s over each, while 30 jobs run on one worker's eight threads.
 
 Invariants: every job ends, and succeeds (a job may fail only by exhausting its attempts, which
 100 allowed attempts make vanishingly unlikely); every failed call was retried and counted, so the

@@ -1,11 +1,12 @@
 """Fault: PostgreSQL drops a connection (pg_terminate_backend, on this test database only).
 
-Web (gunicorn, its connection kept between requests as production's CONN_MAX_AGE keeps it): the request that
-meets the dead connection fails cleanly — the API's 500 envelope, no traceback, nothing written —
-and the next request succeeds on a new connection; with CONN_HEALTH_CHECKS on (production's
-setting) Django notices the dead connection before the request and even that first request
-succeeds. Worker: connections dropped while a job waits on Bedrock — the attempt fails as
-database_unavailable, the worker drops the broken connection, and the job's retry completes it,
+Web as production serves it (gunicorn with uvicorn workers, config.asgi): each request opens its connection and
+closes it at its end, so a drop between requests costs no request at all. Web under a WSGI server (config.wsgi,
+its connection kept between requests as CONN_MAX_AGE keeps it): the request that meets the dead connection fails
+cleanly — the API's 500 envelope, no traceback, nothing written — and the next request succeeds on a new
+connection; with CONN_HEALTH_CHECKS on (production's setting) Django notices the dead connection before the
+request and even that first request succeeds. Worker: connections dropped while a job waits on Bedrock — the
+attempt fails as database_unavailable, the worker drops the broken connection, and the job's retry completes it,
 charged once."""
 
 import json
@@ -54,11 +55,11 @@ def my_backend_pid() -> int:
 
 @pytest.fixture
 def web_server(tmp_path, faults):
-    """web_server(health_checks) → the base URL of gunicorn (one worker, one thread: one connection,
-    kept between requests as production's CONN_MAX_AGE keeps it) on this test database."""
+    """web_server(health_checks) → the base URL of gunicorn on this test database: WSGI with one worker and one
+    thread (one connection, kept between requests as CONN_MAX_AGE keeps it), or with `asgi` production's command."""
     started = []
 
-    def start(health_checks: bool) -> str:
+    def start(health_checks: bool, asgi: bool = False) -> str:
         port = processes.free_port()
         database_url = f"{processes.test_database_url()}?conn_max_age=600&conn_health_checks={health_checks}"
         env = (
@@ -67,6 +68,9 @@ def web_server(tmp_path, faults):
             | {"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": database_url}
         )
         argv = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--threads", "1"]
+        if asgi:
+            argv = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "-b", f"127.0.0.1:{port}",
+                    "-w", "1", "config.asgi"]  # fmt: skip
         with (tmp_path / "gunicorn.log").open("a") as log:
             process = subprocess.Popen(argv, cwd=processes.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)  # fmt: skip
@@ -94,6 +98,19 @@ def call(url: str, key: str, method: str = "GET", body: dict | None = None) -> t
 
 
 BODY = {"model": "amazon.nova-canvas-v1:0", "prompt": "a lantern", "width": 512, "height": 512}
+
+
+def test_production_web_tier_loses_no_request_to_a_connection_dropped_between_requests(web_server, tenant_a, api_key):
+    key = api_key(tenant_a, Role.CREATOR)
+    url = web_server(health_checks=False, asgi=True)
+    assert call(url, key)[0] == 200
+    assert terminate(all_but=my_backend_pid()) >= 1  # the fault worker's, and the web tier's had it kept one
+
+    status, body = call(url, key, "POST", BODY)  # under WSGI without health checks: the 500 of the test below
+
+    assert status == 201, body
+    assert GenerationJob.objects.count() == 1
+    assert LedgerEntry.objects.filter(kind="reserve").count() == 1
 
 
 def test_a_dropped_connection_fails_one_request_cleanly_and_the_retry_succeeds(web_server, tenant_a, api_key):

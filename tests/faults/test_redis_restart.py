@@ -13,7 +13,14 @@ from django.core.management import call_command
 from generation.models import GenerationJob
 
 from ..processes import wait_for
-from .conftest import all_ended, assert_books_balanced, assert_bucket_matches_rows, jobs_claimed, submit
+from .conftest import (
+    FAULT_WORKER_CONCURRENCY,
+    all_ended,
+    assert_books_balanced,
+    assert_bucket_matches_rows,
+    jobs_claimed,
+    submit,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -27,9 +34,11 @@ def requeue(older_than_seconds: float) -> set[str]:
 
 
 def test_redis_restarted_mid_run_workers_reconnect_and_no_job_is_lost(api, faults, tenant_a, settings):
-    faults.emulator.configure(latency=[0.3, 0.5])
+    # Bedrock's own seconds: the worker drains its queue slower than a loaded machine submits to it.
+    faults.emulator.configure(latency=[2.0, 3.0])
     worker_pid = faults.worker.process.pid
-    before = [submit(api, f"a harbour {i}") for i in range(12)]
+    # Three times what the worker holds (a message per thread): some are still in Redis's queue when it dies.
+    before = [submit(api, f"a harbour {i}") for i in range(3 * FAULT_WORKER_CONCURRENCY)]
     wait_for(lambda: GenerationJob.objects.filter(pk__in=before, status="succeeded").count() >= 2, 30, "2 jobs")
 
     faults.redis.restart()
