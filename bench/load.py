@@ -74,20 +74,9 @@ def server_environment(media_root: Path) -> dict:
 def prepare_environment(media_root: Path) -> None:
     os.environ.update(server_environment(media_root))
     (media_root.parent / "static").mkdir(parents=True, exist_ok=True)
-    import psycopg
+    from bench.database import database_ready
 
-    with psycopg.connect("postgres://postgres:postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
-            connection.execute(f"CREATE DATABASE {DATABASE}")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    database_ready(DATABASE, REDIS_URL)
 
 
 def seed(reseed: bool) -> list:

@@ -11,12 +11,19 @@
    (target < 30).
 3. Quota: the model limited to R requests per minute, a backlog of N jobs: achieved rate / R
    (target ≥ 0.95, never above 1).
+4. Latency (issue #16): the emulator answering each call after L ms (2000 by default, about real Bedrock's time
+   for one image), a backlog of M jobs on ONE worker, as it ran before (prefork, 2 pool processes, stamps in
+   them) and as it runs now (Celery's threads pool, T threads, stamps in the worker's stamp processes): images/s,
+   the most calls in flight at the emulator, and the worker's peak RSS (its process, and with its children). A
+   second threads run with 2 threads gives the memory each in-flight call adds beyond the first few
+   (target ≤ 2 MB).
 
 Needs PostgreSQL and Redis on localhost, like `make test`. Uses the database `atelier_bench`
 (created if missing) and Redis db 14 (flushed).
 
     .venv/bin/python bench/pipeline.py                 # N = 1000, R = 1200 rpm
     .venv/bin/python bench/pipeline.py --jobs 200 --quota-rpm 600
+    .venv/bin/python bench/pipeline.py --only-latency --latency-ms 2000 --latency-jobs 96 --threads 32
 """
 
 import argparse
@@ -25,6 +32,7 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -132,6 +140,86 @@ def run_backlog(secret: str, jobs: int, tmp: Path, emulator_url: str, extra_env:
             worker.stop()
 
 
+def _rss_kb(pid: int, field: str = "VmRSS") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+class RssSampler:
+    """The peak RSS of a worker's process, and of it with its children (pool or stamp processes), every 20 ms."""
+
+    def __init__(self, pid: int):
+        from tests.processes import pool_pids
+
+        self.pid, self._children = pid, pool_pids
+        self.peak_main_kb = self.peak_tree_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            main = _rss_kb(self.pid)
+            tree = main + sum(_rss_kb(child) for child in self._children(self.pid))
+            self.peak_main_kb, self.peak_tree_kb = max(self.peak_main_kb, main), max(self.peak_tree_kb, tree)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_latency(secret, jobs, tmp, emulator_url, emulator_control, *, latency_ms, pool, concurrency, stamps) -> dict:
+    """A backlog of `jobs` on one worker (`pool`, `concurrency`, `stamps` stamp processes) against the emulator
+    answering after `latency_ms`: images/s, the most calls in flight, the worker's peak RSS."""
+    from config.celery_app import app
+    from tests.processes import WorkerHandle
+
+    env = {"ATELIER_BEDROCK_ENDPOINT_URL": emulator_url, "DATABASE_URL": DATABASE_URL, "ATELIER_WORKER_POOL": pool,
+           "ATELIER_STAMP_PROCESSES": str(stamps)}  # fmt: skip
+    worker = WorkerHandle(tmp, env, name=f"latency-{pool}-{concurrency}", extra_args=(f"--concurrency={concurrency}",))
+    try:
+        app.control.cancel_consumer("interactive", destination=[worker.node_name], reply=True)
+        run_end_to_end(secret, 0, "nothing")  # the API warmed up before the clock starts
+        ids = submit(secret, jobs)
+        emulator_control.reset()
+        emulator_control.configure(latency=[latency_ms / 1000, latency_ms / 1000])
+        sampler = RssSampler(worker.process.pid)
+        started = time.perf_counter()
+        app.control.add_consumer("interactive", destination=[worker.node_name], reply=True)
+        wait_until_done(ids, f"latency {pool} {concurrency}")
+        seconds = time.perf_counter() - started
+        sampler.stop()
+        return {
+            "pool": pool, "concurrency": concurrency, "stamps": stamps, "jobs": jobs, "seconds": seconds,
+            "rate": jobs / seconds, "peak_in_flight": emulator_control.peak_in_flight(),
+            "main_mb": sampler.peak_main_kb / 1024, "tree_mb": sampler.peak_tree_kb / 1024,
+        }  # fmt: skip
+    finally:
+        emulator_control.reset()
+        worker.stop()
+
+
+def report_latency(runs: list[dict], latency_ms: int) -> None:
+    before, after, small = runs
+    print("| emulator latency | worker | jobs | images/s | most calls in flight | peak RSS worker process MB | "
+          "peak RSS with children MB |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for run in runs:
+        stamps = f", {run['stamps']} stamp processes" if run["stamps"] else ", stamps inline"
+        print(f"| {latency_ms} ms | {run['pool']} {run['concurrency']}{stamps} | {run['jobs']} | {run['rate']:.2f} | "
+              f"{run['peak_in_flight']} | {run['main_mb']:.0f} | {run['tree_mb']:.0f} |")  # fmt: skip
+    extra_calls = after["peak_in_flight"] - small["peak_in_flight"]
+    per_call = (after["main_mb"] - small["main_mb"]) / extra_calls if extra_calls > 0 else float("nan")
+    print()
+    print(f"threads / prefork: {after['rate'] / before['rate']:.1f}x images/s; memory per in-flight call beyond the "
+          f"first {small['peak_in_flight']}: {per_call:.2f} MB (target ≤ 2)")  # fmt: skip
+
+
 def _bare_worker(args) -> None:
     """One of the bare loop's two processes: validate, call, parse, store — nothing else."""
     emulator_url, count, media_root, offset = args
@@ -177,6 +265,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--quota-rpm", type=int, default=1200)
+    parser.add_argument("--latency-ms", type=int, default=2000, help="the emulator's latency for the pool runs")
+    parser.add_argument("--latency-jobs", type=int, default=96, help="jobs in each pool run's backlog")
+    parser.add_argument("--threads", type=int, default=32, help="the threads pool's concurrency in the pool run")
+    parser.add_argument("--only-latency", action="store_true", help="only the latency runs (section 4)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="atelier-bench-"))
@@ -186,6 +278,12 @@ def main() -> None:
     emulator_url, emulator = start_emulator(tmp / "emulator.log")
     tenant, secret = bench_tenant()
     emulator_control = EmulatorControl(emulator_url)
+    if args.only_latency:
+        try:
+            report_latency(latency_runs(args, secret, tmp, emulator_url, emulator_control), args.latency_ms)
+        finally:
+            stop(emulator)
+        return
     try:
         workers = start_workers(tmp, emulator_url, {})
         try:
@@ -202,6 +300,7 @@ def main() -> None:
         emulator_control.reset()
         run_backlog(secret, args.jobs, tmp, emulator_url, quota_env)
         calls = sorted(call["at"] for call in emulator_control.calls(MODEL) if call["status"] == 200)
+        latency = latency_runs(args, secret, tmp, emulator_url, emulator_control)
     finally:
         stop(emulator)
 
@@ -229,6 +328,22 @@ def main() -> None:
         f"| {args.quota_rpm} | {args.jobs} | {achieved * 60:.0f} | {achieved / limit_per_second:.3f} | "
         f"{worst_minute} (limit {args.quota_rpm}) |"
     )
+    print()
+    report_latency(latency, args.latency_ms)
+
+
+def latency_runs(args, secret, tmp, emulator_url, emulator_control) -> list[dict]:
+    """Before (prefork, 2 processes, stamps inline), now (threads), and now with 2 threads (the memory baseline)."""
+    cores = os.cpu_count() or 1
+    common = {"latency_ms": args.latency_ms}
+    return [
+        run_latency(secret, args.latency_jobs, tmp, emulator_url, emulator_control, pool="prefork", concurrency=2,
+                    stamps=0, **common),
+        run_latency(secret, args.latency_jobs, tmp, emulator_url, emulator_control, pool="threads",
+                    concurrency=args.threads, stamps=cores, **common),
+        run_latency(secret, 8, tmp, emulator_url, emulator_control, pool="threads", concurrency=2, stamps=cores,
+                    **common),
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":
