@@ -11,14 +11,18 @@ than the RPM) and refilling at rpm/60 tokens per second. With one token a full b
 someone takes it, so callers should come back on time: the wait a refusal returns is exact.
 
 A concurrency slot is a lease: a lease id in a sorted set, scored by its expiry. A worker releases its lease when
-its call ends; a worker that dies never does, so expired leases are dropped before counting and its slot comes
-back after ``lease_seconds``. Both keys carry a TTL, so an idle model leaves nothing behind.
+its call ends, and until then a thread of its process renews it every third of ``lease_seconds``; a worker that
+dies does neither, so its leases lapse, expired leases are dropped before counting, and its slots come back within
+``lease_seconds`` (not after the longest call Bedrock allows). Both keys carry a TTL, so an idle model leaves
+nothing behind.
 
 A refusal says how long to wait: for a token, until the next token is due; for a slot, until the earliest lease
 expires, but at most ``CONCURRENCY_RETRY_SECONDS``, because leases are nearly always released long before they
 expire and a release wakes no one. ``LocalQuota`` applies the same rules in one process, for ``make run``.
 """
 
+import logging
+import os
 import threading
 import time
 import uuid
@@ -26,8 +30,13 @@ from dataclasses import dataclass
 
 import redis
 
-# Bedrock's read timeout is 300 s: a lease outlives any call still running, yet a dead worker's slot comes back.
-DEFAULT_LEASE_SECONDS = 360.0
+logger = logging.getLogger(__name__)
+
+# A Redis lease lapses this long after its holder's last renewal: a worker killed mid-call gives its slots back
+# within it, while a live one renews (every third of it) for as long as its call runs.
+DEFAULT_LEASE_SECONDS = 30.0
+# Bedrock's read timeout is 300 s: a lease of LocalQuota, which dies with its one process, outlives any call.
+LOCAL_LEASE_SECONDS = 360.0
 # Releases are not announced, so a worker refused a slot looks again this soon rather than at the lease expiry.
 CONCURRENCY_RETRY_SECONDS = 1.0
 # Keys outlive the state that matters (a full bucket, the last lease) by this much, then vanish.
@@ -81,6 +90,22 @@ redis.call('PEXPIRE', KEYS[2], string.format('%d', math.ceil(lease_ms + margin_m
 return {1, '0'}
 """
 
+# KEYS: lease zset; ARGV: lease ms, idle margin ms, lease ids. Extends the leases still held (XX: one that
+# already lapsed stays gone), and the key's TTL with them.
+RENEW_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local lease_ms = tonumber(ARGV[1])
+local expiry = string.format('%.17g', now + lease_ms)
+for i = 3, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[i])
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], string.format('%d', math.ceil(lease_ms + tonumber(ARGV[2]))))
+end
+return 0
+"""
+
 
 @dataclass(frozen=True)
 class QuotaLimits:
@@ -113,6 +138,10 @@ class RedisQuota:
         self.prefix = prefix
         self.lease_seconds = lease_seconds
         self._acquire = client.register_script(ACQUIRE_LUA)
+        self._renew = client.register_script(RENEW_LUA)
+        self._held_lock = threading.Lock()
+        self._held: dict[str, set[str]] = {}  # model id -> this process's lease ids, renewed until released
+        self._renewer_pid = 0  # the process whose renewer thread runs (a forked child starts its own)
 
     def _keys(self, model_id: str) -> list[str]:
         # The {hash tag} keeps both keys in one Redis Cluster slot, as a script touching both requires.
@@ -132,19 +161,44 @@ class RedisQuota:
                 KEY_IDLE_MARGIN_SECONDS * 1000,
             ],
         )
-        if granted:
-            return Grant(lease_id=lease_id, wait_seconds=0.0)
-        return Grant(lease_id=None, wait_seconds=float(wait_ms) / 1000)
+        if not granted:
+            return Grant(lease_id=None, wait_seconds=float(wait_ms) / 1000)
+        with self._held_lock:
+            if self._renewer_pid != os.getpid():  # the first grant in this process, or in a forked child
+                self._held = {}  # a parent's leases are the parent's to renew
+                self._renewer_pid = os.getpid()
+                threading.Thread(target=self._renew_forever, name="quota-lease-renewer", daemon=True).start()
+            self._held.setdefault(model_id, set()).add(lease_id)
+        return Grant(lease_id=lease_id, wait_seconds=0.0)
 
     def release(self, model_id: str, lease_id: str) -> None:
+        with self._held_lock:
+            self._held.get(model_id, set()).discard(lease_id)
         # ZREM of an absent member is a no-op, so releasing twice (or after expiry) is harmless.
         self.client.zrem(self._keys(model_id)[1], lease_id)
+
+    def renew_held(self) -> None:
+        """Extend every lease this process holds by a whole ``lease_seconds``."""
+        with self._held_lock:
+            held = {model_id: sorted(leases) for model_id, leases in self._held.items() if leases}
+        for model_id, lease_ids in held.items():
+            lease_key = self._keys(model_id)[1]
+            self._renew(keys=[lease_key], args=[self.lease_seconds * 1000, KEY_IDLE_MARGIN_SECONDS * 1000, *lease_ids])
+
+    def _renew_forever(self) -> None:
+        pid = os.getpid()
+        while self._renewer_pid == pid:
+            time.sleep(self.lease_seconds / 3)
+            try:
+                self.renew_held()
+            except redis.RedisError as error:  # Redis is away: the next round tries again, a lapse frees a slot
+                logger.warning("could not renew the Bedrock quota leases: %s", error)
 
 
 class LocalQuota:
     """The same rules in one process (``make run`` has one worker): no Redis, a lock and the monotonic clock."""
 
-    def __init__(self, *, lease_seconds: float = DEFAULT_LEASE_SECONDS):
+    def __init__(self, *, lease_seconds: float = LOCAL_LEASE_SECONDS):
         self.lease_seconds = lease_seconds
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}  # model id -> (tokens, time of that count)
@@ -203,5 +257,6 @@ def quota_from_settings(settings) -> RedisQuota | LocalQuota:
     # One client (and connection pool) per URL per process, not one per task; redis-py resets pools after fork.
     with _redis_quotas_lock:
         if url not in _redis_quotas:
-            _redis_quotas[url] = RedisQuota(redis.Redis.from_url(url))
+            lease_seconds = getattr(settings, "ATELIER_QUOTA_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
+            _redis_quotas[url] = RedisQuota(redis.Redis.from_url(url), lease_seconds=lease_seconds)
         return _redis_quotas[url]

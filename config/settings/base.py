@@ -251,6 +251,8 @@ ATELIER_CHARGE_FILTERED_IMAGES = env.bool("ATELIER_CHARGE_FILTERED_IMAGES", defa
 ATELIER_QUOTA_DEFAULT = env.json("ATELIER_QUOTA_DEFAULT", default={"rpm": 100, "concurrency": 10})
 # Per model: {"amazon.nova-canvas-v1:0": {"rpm": 200, "concurrency": 20}}
 ATELIER_QUOTA_OVERRIDES = env.json("ATELIER_QUOTA_OVERRIDES", default={})
+# A worker renews its calls' concurrency slots every third of this; one that dies gives them back within it.
+ATELIER_QUOTA_LEASE_SECONDS = env.float("ATELIER_QUOTA_LEASE_SECONDS", default=30.0)
 
 # Workers: a Bedrock call is seconds of waiting, so a worker process runs many at once in threads (Celery's
 # `threads` pool; gevent/eventlet would monkey-patch psycopg and boto3), and hands the CPU-bound provenance stamp

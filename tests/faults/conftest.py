@@ -30,6 +30,7 @@ TERMINAL = {status.value for status in GenerationJob.TERMINAL}
 # waits 10 s); every fault job takes well under it.
 FAULT_VISIBILITY_TIMEOUT = 4
 FAULT_WORKER_CONCURRENCY = 8  # threads in the worker's one process
+FAULT_QUOTA_LEASE_SECONDS = 6  # a killed worker's Bedrock slots lapse this long after its last renewal
 
 
 @contextmanager
@@ -75,6 +76,7 @@ def fault_worker(django_db_setup, django_db_blocker, tmp_path_factory, moto_s3, 
         "CELERY_BROKER_URL": fault_redis.url(0),
         "CELERY_RESULT_BACKEND": fault_redis.url(1),
         "REDIS_URL": fault_redis.url(2),
+        "ATELIER_QUOTA_LEASE_SECONDS": str(FAULT_QUOTA_LEASE_SECONDS),
     }
     with celery_broker(fault_redis.url(0)), django_db_blocker.unblock():
         worker = WorkerHandle(
@@ -122,6 +124,15 @@ def jobs_claimed(job_ids) -> set[str]:
     """Which of these jobs a task is running right now: it holds the job's execution claim."""
     held = job_claim_keys_held()
     return {str(job_id) for job_id in job_ids if job_claim_key(job_id) in held}
+
+
+def live_quota_leases(faults, model_id: str) -> int:
+    """Bedrock concurrency slots of `model_id` leased now, by any worker on the suite's Redis (generation.quota)."""
+    import redis
+
+    quota = redis.Redis.from_url(faults.redis.url(2))
+    seconds, microseconds = quota.time()
+    return quota.zcount(f"atelier:quota:{{{model_id}}}:leases", seconds * 1000 + microseconds / 1000, "+inf")
 
 
 def all_ended(job_ids, timeout: float) -> list[GenerationJob]:
