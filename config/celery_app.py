@@ -11,8 +11,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("atelier")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-if app.conf.broker_url.startswith("redis://"):
-    app.conf.broker_transport = "config.broker:Transport"  # survives Redis dying under a threads worker
+
+
+@app.on_after_configure.connect(weak=False)
+def _survivable_redis_transport(sender, source, **kwargs) -> None:
+    """A Redis broker gets the transport that survives Redis dying under a threads worker (config/broker.py).
+    Chosen once the settings are read, not at import: reading them here would read Django's settings before
+    config.asgi has set the web tier's database options."""
+    if (source.broker_url or "").startswith("redis://"):
+        source.broker_transport = "config.broker:Transport"
+
 # Single requests and bulk work queue apart, so a batch never delays a person waiting for an image.
 # Workers consume both unless started with -Q.
 app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("interactive", "batch"))

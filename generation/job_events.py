@@ -3,7 +3,8 @@ wrote it publishes the job's id on Redis (channel `atelier:job:<id>`). A waiter 
 row, then waits for a message: the database is the truth and a message only says "look again", so a message
 lost costs no more than ATELIER_JOB_WAIT_FALLBACK_SECONDS, the longest a waiter goes without reading the row.
 Without Redis (`make run`'s embedded defaults) a waiter polls the row. A waiting request holds no thread and
-no database connection: the row is read, and the connection closed, each time it wakes."""
+no database connection: the row is read, and the connection given back (to the web process's pool, in production:
+config.database.pooled), each time it wakes."""
 
 import asyncio
 import contextlib
@@ -54,8 +55,9 @@ def _publish(job_ids, event: str) -> None:
 
 
 def released(function: Callable) -> Callable:
-    """`function` for an async view: run on the request's thread, and its database connection closed after it
-    (unless a transaction is open: a test's), so the request holds none while it waits."""
+    """`function` for an async view: run on the request's thread, and its database connection given back after it
+    (closed, or returned to the process's pool; unless a transaction is open: a test's), so the request holds none
+    while it waits."""
 
     def run(*args, **kwargs):
         try:

@@ -108,6 +108,13 @@ def start_server(argv: list[str], log_path: Path, health_path: str, what: str, e
     return url, process
 
 
+def production_web_argv(port: int, *, workers: int = 1) -> list[str]:
+    """The web tier as the image runs it (docker-compose.yml's web command): gunicorn with deploy/gunicorn.conf.py,
+    uvicorn workers serving config.asgi, on loopback."""
+    return [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "config.asgi"]  # fmt: skip
+
+
 def start_emulator(log_path: Path, *flags: str) -> tuple[str, subprocess.Popen]:
     """`python -m generation.emulator` on a free port, without Django settings: (URL, process)."""
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}

@@ -178,19 +178,17 @@ def test_gunicorn_logs_json_lines_with_request_ids(db, tmp_path):
     import json
     import urllib.request
 
-    from .processes import free_port, stop, test_database_url, wait_for
+    from .processes import free_port, production_web_argv, stop, test_database_url, wait_for
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))} | {
         "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": test_database_url(), "LOG_FORMAT": "json",
-        "WEB_CONCURRENCY": "1",
     }  # fmt: skip
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-             "config.asgi"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            production_web_argv(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
 
         def healthz():
@@ -230,3 +228,43 @@ def test_every_middleware_runs_on_the_event_loop_under_asgi():
     sync_only = [path for path in every if not getattr(import_string(path), "async_capable", False)]
 
     assert sync_only == []
+
+
+def test_the_web_tier_serves_its_requests_from_a_few_pooled_connections(db, tmp_path):
+    """Under ASGI each request's steps run on threads of their own and give their database connection back after
+    each step. The web process pools them (config.database.pooled): twenty requests one after another are served
+    by one or two PostgreSQL backends that stay open between requests, not by twenty started and ended."""
+    import uuid
+
+    import psycopg
+
+    from .processes import free_port, http_ok, production_web_argv, stop, test_database_url, wait_for
+
+    application_name = f"atelier-web-{uuid.uuid4().hex[:8]}"  # names this server's backends in pg_stat_activity
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))} | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"{test_database_url()}?application_name={application_name}",
+    }
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            production_web_argv(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def backends() -> set[int]:  # over a connection of its own: in a transaction the view is one snapshot
+        with psycopg.connect(test_database_url(), autocommit=True) as admin:
+            query = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+            return {pid for (pid,) in admin.execute(query, [application_name]).fetchall()}
+
+    try:
+        url = f"http://127.0.0.1:{port}/healthz"  # its checks read the database
+        wait_for(lambda: http_ok(url) or server.poll() is not None, 30, f"gunicorn\n{log_path.read_text()}")
+        seen_between_requests = []
+        for _ in range(20):
+            assert http_ok(url), log_path.read_text()
+            seen_between_requests.append(backends())
+    finally:
+        stop(server)
+    assert all(seen_between_requests), "a pooled connection stays open between requests"
+    assert len(set().union(*seen_between_requests)) <= 2, seen_between_requests

@@ -1,12 +1,13 @@
 """Settings shared by every environment. Each value comes from the environment (django-environ);
 defaults here are the safe embedded ones, and production.py removes those that must be given."""
 
+import os
 from pathlib import Path
 
 import environ
 from celery.utils.sysinfo import cpu_budget
 
-from config.database import sqlite_for_concurrent_writers
+from config.database import pooled, sqlite_for_concurrent_writers
 from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -89,6 +90,10 @@ TEMPLATES = [
 _database = env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'atelier.sqlite3'}")
 DATABASES = {"default": sqlite_for_concurrent_writers(_database)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if "DATABASE_CONN_MAX_AGE" in os.environ:  # else DATABASE_URL's own ?conn_max_age=, if any
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE")
+if env.bool("DATABASE_POOL", default=False):  # config.asgi turns it on for the web tier
+    DATABASES["default"] = pooled(DATABASES["default"], max_size=env.int("DATABASE_POOL_MAX_SIZE", default=20))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")

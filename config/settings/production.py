@@ -1,16 +1,19 @@
 """Production: everything that matters comes from the environment; nothing secret has a default."""
 
+import os
+
 import environ
 
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")  # a worker keeps its connection from task to task
+
 from .base import *
-from .base import REDIS_URL, env, logging_config, sqlite_for_concurrent_writers
+from .base import DATABASES, REDIS_URL, env, logging_config
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # required: no default secret in production
 DEBUG = False
 LOG_FORMAT = env("LOG_FORMAT", default="json")  # one JSON object per line for the log pipeline
 LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
-DATABASES = {"default": sqlite_for_concurrent_writers(env.db("DATABASE_URL"))}  # required
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+env("DATABASE_URL")  # required: base.py read it
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 if not CELERY_BROKER_URL:

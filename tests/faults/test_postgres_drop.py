@@ -1,7 +1,7 @@
 """Fault: PostgreSQL drops a connection (pg_terminate_backend, on this test database only).
 
-Web as production serves it (gunicorn with uvicorn workers, config.asgi): each request opens its connection and
-closes it at its end, so a drop between requests costs no request at all. Web under a WSGI server (config.wsgi,
+Web as production serves it (gunicorn with uvicorn workers, config.asgi): each request step takes a connection
+from the process's pool, which checks it as it hands it out, so a drop between requests costs no request at all. Web under a WSGI server (config.wsgi,
 its connection kept between requests as CONN_MAX_AGE keeps it): the request that meets the dead connection fails
 cleanly — the API's 500 envelope, no traceback, nothing written — and the next request succeeds on a new
 connection; with CONN_HEALTH_CHECKS on (production's setting) Django notices the dead connection before the
@@ -69,8 +69,7 @@ def web_server(tmp_path, faults):
         )
         argv = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--threads", "1"]
         if asgi:
-            argv = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "-b", f"127.0.0.1:{port}",
-                    "-w", "1", "config.asgi"]  # fmt: skip
+            argv = processes.production_web_argv(port)
         with (tmp_path / "gunicorn.log").open("a") as log:
             process = subprocess.Popen(argv, cwd=processes.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)  # fmt: skip
