@@ -1,14 +1,16 @@
-"""Load: the REST API under gunicorn (4 sync workers, loopback) at rising concurrency.
+"""Load: the REST API as production serves it (gunicorn, 4 uvicorn workers under ASGI, loopback) at rising
+concurrency.
 
 1. Seeds (once; later runs reuse it) the database `atelier_bench_load` with 50 tenants × 2000 generated
    images (100k assets, each with its job; every third with a parent, every other in review with its
    review rows), a creator per tenant, a budget far above what the run spends; each run makes one fresh
    creator API key per tenant.
-2. Starts `gunicorn config.wsgi --workers 4` with the production settings (DEBUG off, persistent database
-   connections, the filesystem storage, whose download links are signed locally; HTTPS redirect off on
+2. Starts the image's web command (`gunicorn -c deploy/gunicorn.conf.py config.asgi`, tests.processes) with 4
+   workers on the production settings (DEBUG off, each process's database connections pooled, the filesystem
+   storage, whose download links are signed locally; HTTPS redirect off on
    loopback; the per-key request rate off, since the bench measures the server, not the limiter).
-3. For each concurrency level, a bounded asyncio client (one connection per request, as gunicorn's sync
-   workers close them) sends N requests of each kind, to a random tenant with that tenant's key:
+3. For each concurrency level, a bounded asyncio client (one connection per request) sends N requests of each
+   kind, to a random tenant with that tenant's key:
    - asset list: GET /api/v1/tenants/{slug}/assets/?page_size=50, the first cursor page (50 images);
    - job submit: POST /api/v1/tenants/{slug}/jobs/, one 320² Nova Canvas image. The budget is reserved
      (ledger entry, budget rows locked) and the job enqueued on Redis db 13, where no worker takes it:
@@ -130,15 +132,13 @@ def _drop_seeded_rows(slugs: list[str]) -> None:
 
 
 def start_gunicorn(tmp: Path, media_root: Path) -> tuple[str, subprocess.Popen]:
-    from tests.processes import free_port, http_ok, stop, wait_for
+    from tests.processes import free_port, http_ok, production_web_argv, stop, wait_for
 
     port = free_port()
     log = (tmp / "gunicorn.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", "-", "--access-logformat", '%(s)s %(m)s %(U)s %(M)sms'],
-        cwd=ROOT, env=os.environ | server_environment(media_root), stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
+        production_web_argv(port, workers=WORKERS), cwd=ROOT, env=os.environ | server_environment(media_root),
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -301,7 +301,7 @@ def main() -> None:
 
     redis.Redis.from_url(REDIS_URL).flushdb()  # the jobs' queued messages: no worker will take them
 
-    print(f"\nMachine: {machine()}, {time.strftime('%Y-%m-%d')}. gunicorn {WORKERS} sync workers, production "
+    print(f"\nMachine: {machine()}, {time.strftime('%Y-%m-%d')}. gunicorn {WORKERS} uvicorn workers (ASGI), production "
           f"settings; {total_assets} assets in the database, {TENANTS} tenants; {jobs_made} jobs submitted."
           "\n")  # fmt: skip
     print("| request | concurrency | requests | errors | requests/s | p50 ms | p95 ms | p99 ms |")
