@@ -1,6 +1,7 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
+from django.db import close_old_connections
 from kombu import Exchange, Queue
 
 from assets import stamping
@@ -21,6 +22,7 @@ def _survivable_redis_transport(sender, source, **kwargs) -> None:
     if (source.broker_url or "").startswith("redis://"):
         source.broker_transport = "config.broker:Transport"
 
+
 # Single requests and bulk work queue apart, so a batch never delays a person waiting for an image.
 # Workers consume both unless started with -Q.
 app.conf.task_queues = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("interactive", "batch"))
@@ -30,6 +32,16 @@ config_logging.connect_celery_signals()
 config_metrics.connect_celery_signals()
 # Its provenance stamps run in a pool of processes it starts once ready (assets/stamping.py).
 stamping.connect_celery_signals()
+
+
+@signals.task_prerun.connect(weak=False)
+@signals.task_postrun.connect(weak=False)
+def _close_old_connections(sender=None, **kwargs) -> None:
+    """A worker thread keeps its database connection from task to task (CELERY_DB_REUSE_MAX), as Django keeps a
+    request thread's: closed around a task when it broke, or is older than CONN_MAX_AGE. Not around a task run in
+    the caller's process (eager), whose connection, and transaction, are the caller's."""
+    if not getattr(sender.request, "is_eager", False):
+        close_old_connections()
 
 
 @app.task(name="atelier.ping")

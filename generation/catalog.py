@@ -33,28 +33,39 @@ def model_list_for_tenant(*, tenant: Tenant) -> QuerySet[BedrockModel]:
 def model_get_for_tenant(*, tenant: Tenant, model_id: str) -> BedrockModel:
     """The model, or a 400 naming the `model` field: unknown, disabled, not allowed, or retired
     (with its successor named)."""
-    model = BedrockModel.objects.select_related("successor").filter(model_id=model_id).first()
-    if model is None or not model.enabled:
-        raise _model_error(f"Unknown or unavailable model {model_id!r}.")
-    if model.lifecycle() == BedrockModel.Lifecycle.END_OF_LIFE:
-        successor = f" Use {model.successor.model_id} instead." if model.successor else ""
-        raise _model_error(f"{model.model_id} reached end of life on {model.end_of_life_on:%Y-%m-%d}.{successor}")
-    if not model_list_for_tenant(tenant=tenant).filter(pk=model.pk).exists():
-        raise _model_error(f"Model {model_id!r} is not available to this tenant.")
-    return model
+    return _usable(tenant, _named(model_id), model_id)
 
 
 def model_resolve_for_tenant(*, tenant: Tenant, model_id: str) -> tuple[BedrockModel, BedrockModel | None]:
     """(the model a job runs on, the end-of-life model it replaces or None). A tenant that opted in
     to automatic successors gets the successor of a model past end of life, if it may use it;
     otherwise the same 400 as model_get_for_tenant."""
-    named = BedrockModel.objects.filter(model_id=model_id, enabled=True).first()
-    if named is None or named.lifecycle() != BedrockModel.Lifecycle.END_OF_LIFE:
-        return model_get_for_tenant(tenant=tenant, model_id=model_id), None
+    named = _named(model_id)
+    if named is None or not named.enabled or named.lifecycle() != BedrockModel.Lifecycle.END_OF_LIFE:
+        return _usable(tenant, named, model_id), None
     successor = _auto_successor(tenant, named)
     if successor is None:
-        return model_get_for_tenant(tenant=tenant, model_id=model_id), None
+        return _usable(tenant, named, model_id), None
     return model_get_for_tenant(tenant=tenant, model_id=successor.model_id), named
+
+
+# Every submission asks these (the model, then whether the tenant may use it): two plain queries, not the
+# catalog's list filtered again, which cost a fifth of the web tier's CPU per /v1 request (bench/openai_compat.py).
+def _named(model_id: str) -> BedrockModel | None:
+    return BedrockModel.objects.select_related("successor").filter(model_id=model_id).first()
+
+
+def _usable(tenant: Tenant, model: BedrockModel | None, model_id: str) -> BedrockModel:
+    """`model` when the tenant may use it now (model_list_for_tenant's rule, for one model), else the 400."""
+    if model is None or not model.enabled:
+        raise _model_error(f"Unknown or unavailable model {model_id!r}.")
+    if model.lifecycle() == BedrockModel.Lifecycle.END_OF_LIFE:
+        successor = f" Use {model.successor.model_id} instead." if model.successor else ""
+        raise _model_error(f"{model.model_id} reached end of life on {model.end_of_life_on:%Y-%m-%d}.{successor}")
+    allowed = set(TenantModelAccess.objects.for_tenant(tenant).values_list("model_id", flat=True))
+    if allowed and model.pk not in allowed:  # an access list names the models; without one, every model
+        raise _model_error(f"Model {model_id!r} is not available to this tenant.")
+    return model
 
 
 def _auto_successor(tenant: Tenant, retired: BedrockModel) -> BedrockModel | None:

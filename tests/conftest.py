@@ -268,6 +268,7 @@ WORKER_PIPELINE_ENV = {
     "ATELIER_QUOTA_DEFAULT": json.dumps({"rpm": 60000, "concurrency": 50}),
     "ATELIER_QUOTA_OVERRIDES": json.dumps({QUOTA_TEST_MODEL: {"rpm": QUOTA_TEST_RPM, "concurrency": 2}}),
     "ATELIER_STAMP_PROCESSES": "2",  # the worker's stamps run in its process pool, as deployed
+    "DATABASE_CONN_MAX_AGE": "60",  # a worker thread keeps its connection from task to task, as deployed
 }
 
 

@@ -25,12 +25,16 @@ def test_database_url() -> str:
 # A test worker is one process running its tasks in this many threads (the settings' `threads` pool), its stamps in
 # the processes worker_env names; `--concurrency=N` in extra_args wins.
 WORKER_THREADS = 8
+WORKER_APPLICATION_NAME = "atelier-test-worker"  # its backends' name in pg_stat_activity
 
 
 def start_worker(log_path: Path, *extra_args: str, env: dict | None = None) -> subprocess.Popen:
     env = (
         os.environ
-        | {"DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": test_database_url()}
+        | {
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": f"{test_database_url()}?application_name={WORKER_APPLICATION_NAME}&conn_health_checks=true",
+        }
         | (env or {})
     )
     with log_path.open("a") as log:

@@ -266,6 +266,10 @@ ATELIER_QUOTA_LEASE_SECONDS = env.float("ATELIER_QUOTA_LEASE_SECONDS", default=3
 # must cover the sum of every worker's concurrency, plus the web server's. `--concurrency` and `-P` on a worker's
 # command line win over these.
 ATELIER_WORKER_POOL = env("ATELIER_WORKER_POOL", default="threads")
+# Celery's Django fixup closes a task's database connection before and after every task unless this is set, so
+# each task would start a PostgreSQL backend of its own. Set, the fixup leaves it open, and config.celery_app
+# closes it as Django closes a request's: when it broke, or is older than CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = 2**31
 ATELIER_WORKER_CONCURRENCY = env.int("ATELIER_WORKER_CONCURRENCY", default=32)
 # The cores this process may use: its CPU affinity, capped by a container's CPU quota (os.cpu_count() is the host's).
 ATELIER_STAMP_PROCESSES = env.int("ATELIER_STAMP_PROCESSES", default=cpu_budget().count)

@@ -1,13 +1,13 @@
 """Fault: PostgreSQL drops a connection (pg_terminate_backend, on this test database only).
 
 Web as production serves it (gunicorn with uvicorn workers, config.asgi): each request step takes a connection
-from the process's pool, which checks it as it hands it out, so a drop between requests costs no request at all. Web under a WSGI server (config.wsgi,
-its connection kept between requests as CONN_MAX_AGE keeps it): the request that meets the dead connection fails
-cleanly — the API's 500 envelope, no traceback, nothing written — and the next request succeeds on a new
-connection; with CONN_HEALTH_CHECKS on (production's setting) Django notices the dead connection before the
-request and even that first request succeeds. Worker: connections dropped while a job waits on Bedrock — the
-attempt fails as database_unavailable, the worker drops the broken connection, and the job's retry completes it,
-charged once."""
+from the process's pool, which checks it as it hands it out, so a drop between requests costs no request at all.
+Web under a WSGI server (config.wsgi, its connection kept between requests as CONN_MAX_AGE keeps it): the request
+that meets the dead connection fails cleanly — the API's 500 envelope, no traceback, nothing written — and the next
+request succeeds on a new connection; with CONN_HEALTH_CHECKS on (production's setting) Django notices the dead
+connection before the request and even that first request succeeds. Worker: connections dropped while a job waits
+on Bedrock — the attempt fails as database_unavailable, the worker drops the broken connection, and the job's retry
+completes it, charged once."""
 
 import json
 import os

@@ -81,6 +81,38 @@ def test_submit_to_images_in_the_bucket(api, pipeline, tenant_a):
             assert download.read() == stored
 
 
+def test_a_worker_thread_keeps_its_database_connection_after_a_job(api, pipeline):
+    """Celery's Django fixup closes a task's connection before and after every task, which costs every task a
+    PostgreSQL backend of its own; the worker keeps it from task to task instead, as Django keeps a request
+    thread's (config.celery_app). The backend that held each job's claim while it ran is still open after the job
+    has ended, and a second later."""
+    import psycopg
+
+    from generation.services import JOB_CLAIM_LOCK_CLASS, job_claim_key
+
+    from ..processes import test_database_url
+
+    claim_holder = (
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s AND objsubid = 2"
+    )
+    pipeline.emulator.configure(latency=[1.0, 1.0])  # long enough to see who runs it
+    with psycopg.connect(test_database_url(), autocommit=True) as admin:  # the view is one snapshot per transaction
+
+        def backend_running(job_id):
+            rows = admin.execute(claim_holder, [JOB_CLAIM_LOCK_CLASS, job_claim_key(job_id)]).fetchall()
+            return rows[0][0] if rows else None
+
+        for n in range(3):
+            response = submit(api, {"model": NOVA, "prompt": f"a kept connection {n}", "width": 512, "height": 512})
+            job_id = response.json()["id"]
+            pid = wait_for(lambda job_id=job_id: backend_running(job_id), 30, "the job to be claimed", interval=0.02)
+            assert finished(api, job_id)["status"] == "succeeded"
+            time.sleep(1.0)  # the task's end (its job has ended a moment before), and a backend's exit after it
+            assert admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchall(), (
+                f"the backend of job {n} was closed with its task"
+            )
+
+
 def test_an_idempotency_key_replay_returns_the_first_job(api, pipeline):
     body = {"model": NOVA, "prompt": "a kite", "width": 512, "height": 512}
 
