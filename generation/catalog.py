@@ -52,7 +52,10 @@ def model_resolve_for_tenant(*, tenant: Tenant, model_id: str) -> tuple[BedrockM
 # Every submission asks these (the model, then whether the tenant may use it): two plain queries, not the
 # catalog's list filtered again, which cost a fifth of the web tier's CPU per /v1 request (bench/openai_compat.py).
 def _named(model_id: str) -> BedrockModel | None:
-    return BedrockModel.objects.select_related("successor").filter(model_id=model_id).first()
+    try:  # its successor is read only when it is named, past end of life
+        return BedrockModel.objects.get(model_id=model_id)
+    except BedrockModel.DoesNotExist:
+        return None
 
 
 def _usable(tenant: Tenant, model: BedrockModel | None, model_id: str) -> BedrockModel:
