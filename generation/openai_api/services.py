@@ -29,7 +29,7 @@ from generation.bedrock.specs import Task
 from generation.catalog import model_list_for_tenant, model_resolve_for_tenant
 from generation.job_events import job_wait, job_watch, released
 from generation.models import BedrockModel, GenerationJob
-from generation.services import job_cancel, job_submit
+from generation.services import Submission, job_cancel, job_submit
 from tenants.models import ApiKey, Tenant
 
 from .errors import OpenAIError
@@ -109,9 +109,10 @@ def openai_images_submit(
     logger.info("OpenAI images/%s for %s by key %s, user %r", endpoint, tenant.slug, actor.prefix, call.user)
 
     # The id the caller named: job_submit applies the tenant's automatic successor again and records it on the job.
-    job = _submit(call, names, tenant=tenant, actor=actor, model_id=named, raw=call.raw,
-                  project_id=project.pk, idempotency_key=idempotency_key)  # fmt: skip
-    if transparent:
+    submitted = _submit(call, names, tenant=tenant, actor=actor, model_id=named, raw=call.raw,
+                        project_id=project.pk, idempotency_key=idempotency_key)  # fmt: skip
+    job = submitted.job
+    if transparent and submitted.created:  # a replay's job was checked, and may be running: leave it be
         _check_room_for_background_removal(tenant=tenant, actor=actor, project=project, model=model, job=job)
     context = {"tenant": tenant, "actor": actor, "model": model, "project": project, "names": names,
                "idempotency_key": idempotency_key}  # fmt: skip
@@ -198,15 +199,15 @@ def _remove_backgrounds(submission: ImagesSubmission, job: GenerationJob) -> lis
             project_id=context["project"].pk,
             source_asset_id=asset.pk,
             idempotency_key=_derived_key(context["idempotency_key"], index),
-        )
+        ).job
         for index, asset in enumerate(job_assets(job))
     ]
 
 
-def _submit(call: ImageCall, names: dict, **arguments) -> GenerationJob:
+def _submit(call: ImageCall, names: dict, **arguments) -> Submission:
     """job_submit, with its 400s naming fields as the caller named them."""
     try:
-        return job_submit(**arguments).job
+        return job_submit(**arguments)
     except ApplicationError as error:
         if not error.fields:
             raise
@@ -277,7 +278,7 @@ def openai_job_outcome(submission: ImagesSubmission, job: GenerationJob, ended: 
         message = (
             f"The images are not ready after {settings.ATELIER_OPENAI_WAIT_SECONDS:g} s. Job {job.pk} keeps running: "
             f"follow it at /api/v1/tenants/{submission.context['tenant'].slug}/jobs/{job.pk}/ (retrying this call "
-            "makes another job)."
+            "without an Idempotency-Key makes another job)."
         )
         raise OpenAIError("job_timeout", message, status_code=504, extra={"job": str(job.pk)})
     if ended.status in (Status.SUCCEEDED, Status.PARTIALLY_FILTERED):

@@ -331,6 +331,21 @@ class TestWithoutAWorker:
         assert job.status == GenerationJob.Status.CANCELLED
         assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE).exists()
 
+    def test_a_replay_after_the_budget_shrank_gets_its_job_back_uncancelled(self, tenant_a, openai_client, no_worker):
+        """The first call found room for removing its background; its replay answers with the same job, still
+        running, and is not checked (nor its job cancelled) against today's smaller budget."""
+        client = openai_client()
+        body = {"prompt": "a kite", "size": "512x512", "background": "transparent"}
+        first = client.post(GENERATIONS, body, format="json", HTTP_IDEMPOTENCY_KEY="kite-1")
+        budget_set_tenant_monthly(tenant=tenant_a, amount_usd=Decimal("0.05"), actor=None)  # no room for a removal
+
+        again = client.post(GENERATIONS, body, format="json", HTTP_IDEMPOTENCY_KEY="kite-1")
+
+        assert (first.status_code, again.status_code) == (504, 504)  # no worker: the job waits, and goes on
+        job = GenerationJob.objects.get()
+        assert error_of(again)["job"] == str(job.pk)
+        assert job.status == GenerationJob.Status.QUEUED
+
     def test_other_v1_paths_answer_404_in_openais_envelope(self, openai_client):
         response = openai_client().get("/v1/chat/completions")
 
