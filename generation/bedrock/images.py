@@ -162,6 +162,20 @@ def _jpeg_end(data: bytes) -> int | None:
     return None
 
 
+def mask_from_painting(encoded: str) -> str:
+    """A painting (a PNG, base64) as a mask in Atelier's sense, base64: greyscale, pure black where painted and
+    pure white elsewhere. A browser canvas's PNG carries an alpha channel and soft brush edges; the mask rules take
+    neither, so the painting is flattened onto white and cut at mid-grey."""
+    image = read_image(encoded, max_side=16_384, min_side=1, formats=("PNG",))
+    with Image.open(io.BytesIO(image.data)) as opened:
+        flat = Image.new("RGBA", opened.size, "white")
+        flat.alpha_composite(opened.convert("RGBA"))
+    mask = flat.convert("L").point(lambda level: 0 if level < 128 else 255)
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def check_mask(mask: InputImage, image: InputImage | None) -> None:
     """Bedrock's mask rules: same size as the image, no alpha, only pure black (edit) and white (keep)."""
     if image is not None and (mask.width, mask.height) != (image.width, image.height):

@@ -4,7 +4,6 @@ API does from JSON, and show the services' field errors beside the fields they n
 
 import base64
 import contextlib
-import io
 import re
 import time
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.datastructures import MultiValueDict
-from PIL import Image
 
 from assets import library
 from assets.models import Asset, Project, Prompt, Seed
@@ -30,7 +28,7 @@ from billing.selectors import budget_status, job_cost
 from billing.services import BudgetExceeded, period_start_for
 from config.errors import ApplicationError
 from generation import services
-from generation.bedrock.images import ImageProblem, read_image
+from generation.bedrock.images import ImageProblem, mask_from_painting
 from generation.bedrock.request import PROMPT_REQUIRED, TASK_FIELDS, default_task, fields_taken, prompt_required
 from generation.bedrock.specs import (
     CONTROL_MODES,
@@ -296,19 +294,10 @@ def compose_form(*, data, files, models: dict[str, BedrockModel]) -> ComposeForm
 
 
 def painted_mask(data_url: str) -> str:
-    """The painter's PNG (a data: URL) as a mask in Atelier's sense, base64: greyscale, pure black where
-    painted and pure white elsewhere. A browser's canvas PNG carries an alpha channel and soft brush
-    edges; the mask rules take neither, so the painting is flattened and thresholded here."""
+    """The painter's PNG, which the browser sends as a data: URL, as a mask (mask_from_painting), base64."""
     if not data_url.startswith(PAINTED_MASK_PREFIX):
         raise ImageProblem("It did not arrive as a PNG.")
-    image = read_image(data_url[len(PAINTED_MASK_PREFIX) :], max_side=16_384, min_side=1, formats=("PNG",))
-    with Image.open(io.BytesIO(image.data)) as opened:
-        flat = Image.new("RGBA", opened.size, "white")
-        flat.alpha_composite(opened.convert("RGBA"))
-    mask = flat.convert("L").point(lambda level: 0 if level < 128 else 255)
-    buffer = io.BytesIO()
-    mask.save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return mask_from_painting(data_url[len(PAINTED_MASK_PREFIX) :])
 
 
 TEXT_FIELDS = ("prompt", "negative_prompt", "mask_prompt", "search_prompt", "select_prompt")
