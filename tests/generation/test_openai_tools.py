@@ -263,6 +263,7 @@ class TestWithTheWorker:
             assert response.status_code == 200, response.json()
         cut_out = decoded(removed.json()["data"][0])
         assert (cut_out.format, cut_out.size, removed.json()["background"]) == ("PNG", (96, 128), "transparent")
+        assert cut_out.mode == "RGBA" and cut_out.getextrema()[3][0] == 0  # some of it is see-through
         restyled = decoded(styled.json()["data"][0])
         assert (restyled.format, restyled.size) == ("JPEG", (128, 128))
         assert charged(tenant_a) == Decimal("0.07") + Decimal("0.08")

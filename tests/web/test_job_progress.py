@@ -193,6 +193,8 @@ def test_the_job_page_streams_its_progress_as_the_worker_makes_the_images(pipeli
     assert not first["terminal"] and FOLLOWING in first["html"] and "0 of 2</strong> images done" in first["html"]
     assert last["terminal"] and last["status"] == job.status == Status.SUCCEEDED
     assert "2 of 2</strong> images done" in last["html"] and FOLLOWING not in last["html"]
-    for asset in Asset.objects.filter(job=job):
+    stored = Asset.objects.filter(job=job)
+    assert stored.count() == 2
+    for asset in stored:
         assert f'href="/t/acme/assets/{asset.pk}/"' in last["html"]
     assert end == ("end", {"status": "succeeded"})
