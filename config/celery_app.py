@@ -10,17 +10,20 @@ from config import metrics as config_metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
+BROKER_TRANSPORTS = {"redis": "config.broker:RedisTransport", "filesystem": "config.broker:FilesystemTransport"}
+
 app = Celery("atelier")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
 @app.on_after_configure.connect(weak=False)
-def _survivable_redis_transport(sender, source, **kwargs) -> None:
-    """A Redis broker gets the transport that survives Redis dying under a threads worker (config/broker.py).
+def _broker_transport(sender, source, **kwargs) -> None:
+    """Redis and filesystem brokers get kombu's transport with a defect fixed that stops a worker (config/broker.py).
     Chosen once the settings are read, not at import: reading them here would read Django's settings before
     config.asgi has set the web tier's database options."""
-    if (source.broker_url or "").startswith("redis://"):
-        source.broker_transport = "config.broker:Transport"
+    scheme = (source.broker_url or "").partition("://")[0]
+    if scheme in BROKER_TRANSPORTS:
+        source.broker_transport = BROKER_TRANSPORTS[scheme]
 
 
 # Single requests and bulk work queue apart, so a batch never delays a person waiting for an image.

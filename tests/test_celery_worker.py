@@ -50,9 +50,9 @@ def test_kombus_own_redis_channel_crashes_on_an_ack_after_its_connection_was_col
 def test_an_ack_after_the_connection_was_collected_is_a_connection_error_the_worker_survives():
     import logging
 
-    from config.broker import Transport
+    from config.broker import RedisTransport
 
-    connection, message = _held_message_after_connection_collected(Transport)
+    connection, message = _held_message_after_connection_collected(RedisTransport)
 
     with pytest.raises(connection.connection_errors):
         message.ack()
@@ -60,4 +60,4 @@ def test_an_ack_after_the_connection_was_collected_is_a_connection_error_the_wor
     message._state = "RECEIVED"
     message.ack_log_error(logging.getLogger("test"), connection.connection_errors)
     assert not message.acknowledged
-    assert celery_app.conf.broker_transport == "config.broker:Transport"
+    assert celery_app.conf.broker_transport == "config.broker:RedisTransport"
