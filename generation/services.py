@@ -36,6 +36,7 @@ from .bedrock.request import (
     IMAGE_FIELDS,
     ImageRequest,
     default_task,
+    edit_input_problem,
     fields_taken,
     tool_input_problem,
     tool_output_size,
@@ -792,13 +793,8 @@ def asset_try_on_offer(*, tenant: Tenant, asset: Asset, model_id: str) -> Offer 
     model = model_list_for_tenant(tenant=tenant).filter(model_id=model_id).first()
     if model is None or Task.VIRTUAL_TRY_ON.value not in model.task_types:
         return None
-    spec, width, height = model.spec(), asset.width, asset.height
-    problem = ""
-    if max(width, height) > spec.edit_max_side:
-        problem = f"The image is {width}x{height} px; {spec.name} takes sides of at most {spec.edit_max_side} px."
-    elif spec.size_rule.max_pixels and width * height > spec.size_rule.max_pixels:
-        problem = f"The image has {width * height:,} px; {spec.name} takes at most {spec.size_rule.max_pixels:,}."
-    offers = _priced(tenant, model_id, model, (width, height), problem)
+    problem = edit_input_problem(model.spec(), asset.width, asset.height) or ""
+    offers = _priced(tenant, model_id, model, (asset.width, asset.height), problem)
     return offers[0] if offers else None
 
 

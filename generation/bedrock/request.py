@@ -19,6 +19,7 @@ from .specs import (
     MAX_COLORS,
     MAX_IMAGES_PER_REQUEST,
     MAX_VARIATION_IMAGES,
+    MIN_INPUT_IMAGE_SIDE,
     NEGATION_WORDS,
     OUTPAINTING_MODES,
     SIMILARITY_DEFAULT,
@@ -609,9 +610,22 @@ def _check_try_on(check: _Checker, values: dict) -> None:
 
 
 def _check_pixels(check: _Checker, name: str, image: InputImage | None) -> None:
-    limit = check.spec.size_rule.max_pixels
-    if image is not None and limit and image.width * image.height > limit:
-        check.fail(name, f"The image has {image.width * image.height:,} px; {check.spec.name} takes at most {limit:,}.")
+    problem = image and edit_input_problem(check.spec, image.width, image.height)
+    if problem:
+        check.fail(name, problem)
+
+
+def edit_input_problem(spec: ModelSpec, width: int, height: int) -> str | None:
+    """Why an image of width×height cannot be the input of a general model's edit (in/outpainting, background
+    removal, try-on): its sides, then its pixels; or None. The pages that offer an edit ask this too."""
+    name, limit = spec.name, spec.size_rule.max_pixels
+    if max(width, height) > spec.edit_max_side:
+        return f"The image is {width}x{height} px; {name} takes sides of at most {spec.edit_max_side} px."
+    if min(width, height) < MIN_INPUT_IMAGE_SIDE:
+        return f"The image is {width}x{height} px; {name} takes sides of at least {MIN_INPUT_IMAGE_SIDE} px."
+    if limit and width * height > limit:
+        return f"The image has {width * height:,} px; {name} takes at most {limit:,}."
+    return None
 
 
 def _check_colors(check: _Checker) -> tuple[str, ...]:

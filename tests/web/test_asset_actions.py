@@ -9,6 +9,7 @@ from html import unescape
 import pytest
 
 from billing.models import LedgerEntry, Price
+from generation.bedrock.specs import MIN_INPUT_IMAGE_SIDE
 from generation.models import BedrockModel, GenerationJob, TenantModelAccess
 from tenants.models import Role
 
@@ -112,6 +113,21 @@ def test_try_on_says_why_an_image_too_large_for_nova_cannot_be_dressed(signed_in
     assert "Try on" not in tool_links(body)
     disabled = r'<span class="button tool" aria-disabled="true" title="([^"]*)">Try on</span>'
     assert re.search(disabled, body).group(1) == "The image is 4200x800 px; Nova Canvas takes sides of at most 4096 px."
+
+
+def test_try_on_says_why_an_image_too_small_for_nova_cannot_be_dressed(signed_in, tenant_a):
+    """The offer asks the request check's rule, so it never links to a job the composer would refuse."""
+    client, _ = signed_in(Role.CREATOR)
+    short = MIN_INPUT_IMAGE_SIDE - 1
+    narrow = make_asset(tenant_a, kind="upload", width=1024, height=short)
+
+    body = body_of(client, narrow)
+
+    assert "Try on" not in tool_links(body)
+    disabled = r'<span class="button tool" aria-disabled="true" title="([^"]*)">Try on</span>'
+    assert re.search(disabled, body).group(1) == (
+        f"The image is 1024x{short} px; Nova Canvas takes sides of at least {MIN_INPUT_IMAGE_SIDE} px."
+    )
 
 
 def test_a_viewer_sees_no_actions(signed_in, draft):
