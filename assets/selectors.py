@@ -8,7 +8,13 @@ from .review import approval_stages, four_eyes_own
 
 
 def asset_list(*, tenant: Tenant) -> QuerySet[Asset]:
-    return Asset.objects.for_tenant(tenant).select_related("project", "job").order_by("-created_at", "index")
+    """The library: the images this tenant made and uploaded. A try-on's mask is reached from its image's page."""
+    return (
+        Asset.objects.for_tenant(tenant)
+        .exclude(kind=Asset.Kind.MASK)
+        .select_related("project", "job")
+        .order_by("-created_at", "index")
+    )
 
 
 def job_assets(job) -> QuerySet[Asset]:

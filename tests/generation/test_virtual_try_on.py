@@ -433,6 +433,12 @@ def test_a_try_on_job_stores_its_images_and_the_free_mask(api, pipeline, tenant_
     assert f'id="mask-link" href="/t/acme/assets/{mask.pk}/"' in page.content.decode()
     mask_page = client_as(admin_a).get(f"/t/acme/assets/{mask.pk}/").content.decode()
     assert f'id="mask-job-link" class="mono" href="/t/acme/jobs/{job["id"]}/"' in mask_page
+    # The outputs are images to work on; the mask is evidence: no tools, no finals, and not in the library.
+    assert 'class="button tool"' in page.content.decode() and 'id="finalize"' in page.content.decode()
+    assert 'class="button tool"' not in mask_page and 'id="finalize"' not in mask_page
+    library = client_as(admin_a).get("/t/acme/gallery/").content.decode()
+    assert all(f"/t/acme/assets/{item['id']}/" in library for item in job["assets"])
+    assert f"/t/acme/assets/{mask.pk}/" not in library
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
