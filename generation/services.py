@@ -889,11 +889,13 @@ def job_record_call(*, job_id, record: CallRecord) -> None:
 
 def job_record_mask(*, job: GenerationJob, data: bytes) -> None:
     """Keep the mask a call returned (virtual try-on with return_mask) as the job's mask asset, once: a
-    retried call finds it kept. Free: Bedrock bills the images, and the mask is no image slot of the job."""
-    if GenerationJob.objects.filter(pk=job.pk, mask_asset__isnull=False).exists():
-        return
-    mask = asset_store_mask(job=job, data=data)
-    GenerationJob.objects.filter(pk=job.pk, mask_asset__isnull=True).update(mask_asset=mask, updated_at=timezone.now())
+    retried call finds it kept. Free: Bedrock bills the images, and the mask is no image slot of the job.
+    Under the job's row lock, so two deliveries at once keep one mask, not one and an orphan row."""
+    with transaction.atomic():
+        if GenerationJob.objects.select_for_update().only("mask_asset").get(pk=job.pk).mask_asset_id:
+            return
+        mask = asset_store_mask(job=job, data=data)
+        GenerationJob.objects.filter(pk=job.pk).update(mask_asset=mask, updated_at=timezone.now())
 
 
 @transaction.atomic

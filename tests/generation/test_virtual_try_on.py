@@ -461,3 +461,48 @@ def test_a_bad_try_on_job_is_a_400_naming_the_field_and_creates_nothing(api, pip
     assert estimate.status_code == 400 and set(estimate.json()["error"]["fields"]) == {"garment_class", "mask_prompt"}
     assert GenerationJob.objects.count() == 0 and Asset.objects.count() == 0
     assert pipeline.emulator.invocations() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_recording_the_mask_at_once_keep_one_mask(tenant_a, settings, tmp_path, monkeypatch):
+    """The second waits on the job's row while the first stores its mask, then finds it kept: one mask row."""
+    import threading
+
+    from django.db import connection
+
+    from assets import services as asset_services
+    from generation import services
+
+    from ..assets.provenance_helpers import use_local_storage
+    from ..factories import make_job
+
+    use_local_storage(settings, tmp_path)
+    job = make_job(tenant_a, task_type="VIRTUAL_TRY_ON", width=WIDTH, height=HEIGHT)
+    first_is_storing, store = threading.Event(), asset_services.asset_store_mask
+    stored_by = []
+
+    def slow_store(*, job, data):
+        stored_by.append(threading.current_thread().name)
+        first_is_storing.set()
+        threading.Event().wait(0.5)  # long enough for the second delivery to arrive meanwhile
+        return store(job=job, data=data)
+
+    monkeypatch.setattr(services, "asset_store_mask", slow_store)
+
+    def deliver():
+        try:
+            services.job_record_mask(job=job, data=MASK)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=deliver, name="first")
+    second = threading.Thread(target=deliver, name="second")
+    first.start()
+    assert first_is_storing.wait(10)
+    second.start()
+    first.join(10), second.join(10)
+
+    assert stored_by == ["first"]
+    masks = Asset.objects.filter(tenant=tenant_a, kind=Asset.Kind.MASK)
+    assert masks.count() == 1
+    assert GenerationJob.objects.get(pk=job.pk).mask_asset_id == masks.get().pk
