@@ -463,7 +463,7 @@ def test_a_bad_try_on_job_is_a_400_naming_the_field_and_creates_nothing(api, pip
     assert pipeline.emulator.invocations() == 0
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_deliveries_recording_the_mask_at_once_keep_one_mask(tenant_a, settings, tmp_path, monkeypatch):
     """The second waits on the job's row while the first stores its mask, then finds it kept: one mask row."""
     import threading
