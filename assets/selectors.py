@@ -1,5 +1,6 @@
 from django.db.models import Max, Q, QuerySet
 
+from generation.bedrock.specs import Task
 from tenants.models import Tenant
 from tenants.selectors import actor_role
 
@@ -27,9 +28,26 @@ def job_assets(job) -> QuerySet[Asset]:
     return Asset.objects.filter(job=job).order_by("index")
 
 
+def jobs_assets(jobs, queryset=None) -> dict:
+    """job_assets for each of these jobs from one query (`queryset`: Asset rows with what the caller will read
+    of them), for lists: {job id: [assets]}. The same rule: a repeat shows the job it repeats, a batch its parts'."""
+    sources = {job.pk: job.deduplicated_from_id or job.pk for job in jobs}
+    wanted = set(sources.values())
+    rows = (queryset if queryset is not None else Asset.objects.all()).select_related("job")
+    rows = rows.filter(Q(job_id__in=wanted) | Q(job__parent_id__in=wanted))
+    by_source: dict = {}
+    for asset in sorted(rows, key=lambda a: (a.job.created_at, a.index or 0)):
+        for owner in {asset.job_id, asset.job.parent_id} & wanted:  # its own job's, and its batch's
+            by_source.setdefault(owner, []).append(asset)
+    return {job_id: by_source.get(source, []) for job_id, source in sources.items()}
+
+
 def job_mask_asset(job) -> Asset | None:
     """The mask Bedrock returned with a job's images (virtual try-on with return_mask): the job's own, the
-    repeated job's for a deduplicated one, a batch's first part's."""
+    repeated job's for a deduplicated one, a batch's first part's. No query for any other task: lists ask this
+    of every job."""
+    if job.task_type != Task.VIRTUAL_TRY_ON:
+        return None
     if job.deduplicated_from_id:
         job = job.deduplicated_from
     if job.mask_asset_id:

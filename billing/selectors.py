@@ -96,20 +96,29 @@ def budget_drift(*, tenant_slug: str | None = None) -> tuple[list[dict], int]:
 
 def job_cost(job) -> Decimal | None:
     """What a job was charged, once it is settled; None before. A repeat of a seeded job costs 0."""
-    if job.deduplicated_from_id:
-        return Decimal(0)
-    if job.parent_id:
-        return None  # a batch is charged as a whole: its parent carries the cost
-    kinds = dict(
-        LedgerEntry.objects.filter(job=job)
-        .values("kind")
-        .annotate(total=Sum("amount_usd"))
-        .values_list("kind", "total")
-        .order_by()
-    )
-    if LedgerEntry.Kind.RELEASE not in kinds:
-        return None
-    return sum((kinds.get(kind, Decimal(0)) for kind in JOB_CHARGE_KINDS), Decimal(0))
+    return job_costs([job])[job.pk]
+
+
+def job_costs(jobs) -> dict:
+    """job_cost for each of these jobs, from one query: {job id: cost or None}."""
+    costs = {job.pk: Decimal(0) if job.deduplicated_from_id else None for job in jobs}
+    # A batch is charged as a whole: its parent carries the cost, its parts none.
+    billed = [job.pk for job in jobs if not job.deduplicated_from_id and not job.parent_id]
+    kinds: dict = {}
+    if billed:
+        rows = (
+            LedgerEntry.objects.filter(job_id__in=billed)
+            .values("job_id", "kind")
+            .annotate(total=Sum("amount_usd"))
+            .values_list("job_id", "kind", "total")
+            .order_by()
+        )
+        for job_id, kind, total in rows:
+            kinds.setdefault(job_id, {})[kind] = total
+    for job_id, totals in kinds.items():
+        if LedgerEntry.Kind.RELEASE in totals:
+            costs[job_id] = sum((totals.get(kind, Decimal(0)) for kind in JOB_CHARGE_KINDS), Decimal(0))
+    return costs
 
 
 def budget_status(budget, *, period_start) -> dict[str, Decimal]:

@@ -4,6 +4,11 @@ from assets import storage
 from assets.models import Asset, Review
 
 
+def with_serialized_relations(queryset):
+    """Asset rows with everything AssetSerializer reads of them, so a list of any length costs the same queries."""
+    return queryset.select_related("tenant", "job__model", "created_by").prefetch_related("parents")
+
+
 class AssetSerializer(serializers.ModelSerializer):
     job = serializers.UUIDField(source="job_id", allow_null=True)
     project = serializers.UUIDField(source="project_id")

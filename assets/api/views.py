@@ -21,7 +21,7 @@ from generation.services import UPSCALERS, job_finalize
 from tenants.api.base import TenantScopedViewSet
 from tenants.permissions import CanCreate, CanReview, CanView
 
-from .serializers import AssetSerializer, ReviewSerializer
+from .serializers import AssetSerializer, ReviewSerializer, with_serialized_relations
 
 
 class AssetFilter(django_filters.FilterSet):
@@ -131,11 +131,7 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upda
     }  # fmt: skip
 
     def safely_get_queryset(self, queryset):
-        return (
-            queryset.select_related("tenant", "job__model", "created_by")
-            .prefetch_related("parents")
-            .order_by("-created_at", "index")
-        )
+        return with_serialized_relations(queryset).order_by("-created_at", "index")
 
     def update(self, request, tenant_slug, pk, partial=False):
         """PATCH `{title?, tags?}`: name and tag an image."""

@@ -8,9 +8,10 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from assets.api.serializers import AssetSerializer
-from assets.selectors import job_assets, job_mask_asset
-from billing.selectors import job_cost
+from assets.api.serializers import AssetSerializer, with_serialized_relations
+from assets.models import Asset
+from assets.selectors import job_assets, job_mask_asset, jobs_assets
+from billing.selectors import job_cost, job_costs
 from config.errors import ApplicationError
 from config.filters import UtcIsoDateTimeFilter
 from config.openapi import IDEMPOTENCY_CONFLICT, IDEMPOTENT_REPLAYED_HEADER, error_responses
@@ -154,6 +155,22 @@ class JobRequestSerializer(serializers.Serializer):
     saved_seed = serializers.UUIDField(required=False, help_text="A saved seed's id: its value is the seed.")
 
 
+class JobListSerializer(serializers.ListSerializer):
+    """A page of jobs in a fixed number of queries: their images, their parts and their costs are read for the
+    whole page at once, by the same rules the single job's fields use."""
+
+    def to_representation(self, data):
+        jobs = list(data.all() if hasattr(data, "all") else data)
+        images = jobs_assets(jobs, with_serialized_relations(Asset.objects.all()))
+        costs = job_costs(jobs)
+        parts: dict = {}
+        for part in GenerationJob.objects.filter(parent__in=[job.pk for job in jobs]).order_by("created_at"):
+            parts.setdefault(part.parent_id, []).append(part)
+        for job in jobs:
+            job.listed = {"assets": images[job.pk], "cost": costs[job.pk], "children": parts.get(job.pk, [])}
+        return super().to_representation(jobs)
+
+
 class JobSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.model_id")
     substituted_from = serializers.CharField(
@@ -186,36 +203,40 @@ class JobSerializer(serializers.ModelSerializer):
             "created_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
+        list_serializer_class = JobListSerializer
 
     def get_prompt(self, job) -> str:
         return job.params.get("prompt", "")
 
     def get_cost(self, job) -> str | None:
-        cost = job_cost(job)
+        cost = job.listed["cost"] if hasattr(job, "listed") else job_cost(job)
         return None if cost is None else f"{cost:.6f}"
 
     def get_error(self, job) -> dict | None:
         return {"code": job.error_code, "message": job.error_message} if job.error_code else None
 
     def get_progress(self, job) -> dict:
-        return {"done": self._assets(job).count(), "total": job.images_requested}
+        done = len(job.listed["assets"]) if hasattr(job, "listed") else self._assets(job).count()
+        return {"done": done, "total": job.images_requested}
 
     def get_children(self, job) -> list[dict]:
-        return [
-            {"id": str(child.pk), "status": child.status, "n": child.n, "seed": child.seed}
-            for child in job.children.order_by("created_at")
-        ]
+        parts = job.listed["children"] if hasattr(job, "listed") else job.children.order_by("created_at")
+        return [{"id": str(child.pk), "status": child.status, "n": child.n, "seed": child.seed} for child in parts]
 
     @extend_schema_field(AssetSerializer(many=True))
     def get_assets(self, job) -> list[dict]:
         return AssetSerializer(self._assets(job), many=True, context=self.context).data
 
     def get_mask_asset(self, job) -> str | None:
+        if job.mask_asset_id:
+            return str(job.mask_asset_id)  # the job's own: no need to read the asset
         mask = job_mask_asset(job)
         return None if mask is None else str(mask.pk)
 
     def _assets(self, job):
-        return job_assets(job).select_related("tenant")
+        if hasattr(job, "listed"):
+            return job.listed["assets"]
+        return with_serialized_relations(job_assets(job))
 
 
 class JobFilter(django_filters.FilterSet):
@@ -254,7 +275,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
     action_permissions = {"create": CanCreate, "cancel": CanCreate}
 
     def safely_get_queryset(self, queryset):
-        queryset = queryset.select_related("model", "project", "tenant")
+        queryset = queryset.select_related("model", "substituted_from", "project", "tenant")
         if self.action == "list":
             return queryset.filter(parent=None).order_by("-created_at")  # a batch's parts are in its `children`
         return queryset
