@@ -59,16 +59,15 @@ def _named(model_id: str) -> BedrockModel | None:
 
 
 def _usable(tenant: Tenant, model: BedrockModel | None, model_id: str) -> BedrockModel:
-    """`model` when the tenant may use it now (model_list_for_tenant's rule, for one model), else the 400."""
+    """`model` when model_list_for_tenant holds it, else the 400 saying why not."""
+    if model is not None and model_list_for_tenant(tenant=tenant).filter(pk=model.pk).exists():
+        return model
     if model is None or not model.enabled:
         raise _model_error(f"Unknown or unavailable model {model_id!r}.")
     if model.lifecycle() == BedrockModel.Lifecycle.END_OF_LIFE:
         successor = f" Use {model.successor.model_id} instead." if model.successor else ""
         raise _model_error(f"{model.model_id} reached end of life on {model.end_of_life_on:%Y-%m-%d}.{successor}")
-    allowed = set(TenantModelAccess.objects.for_tenant(tenant).values_list("model_id", flat=True))
-    if allowed and model.pk not in allowed:  # an access list names the models; without one, every model
-        raise _model_error(f"Model {model_id!r} is not available to this tenant.")
-    return model
+    raise _model_error(f"Model {model_id!r} is not available to this tenant.")  # not on its access list
 
 
 def _auto_successor(tenant: Tenant, retired: BedrockModel) -> BedrockModel | None:
