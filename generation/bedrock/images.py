@@ -162,6 +162,11 @@ def _jpeg_end(data: bytes) -> int | None:
     return None
 
 
+# Where a painting's soft brush edge turns to mask: a pixel at least this opaque (0–255) is painted. The studio's
+# painter (web/static/web/painter.js) is given it, so what it shows as painted is what Bedrock is sent.
+PAINTING_CUT = 128
+
+
 def mask_from_painting(encoded: str) -> str:
     """A painting (a PNG, base64) as a mask in Atelier's sense, base64: greyscale, pure black where painted and
     pure white elsewhere. A browser canvas's PNG carries an alpha channel and soft brush edges; the mask rules take
@@ -170,7 +175,7 @@ def mask_from_painting(encoded: str) -> str:
     with Image.open(io.BytesIO(image.data)) as opened:
         flat = Image.new("RGBA", opened.size, "white")
         flat.alpha_composite(opened.convert("RGBA"))
-    mask = flat.convert("L").point(lambda level: 0 if level < 128 else 255)
+    mask = flat.convert("L").point(lambda level: 0 if level <= 255 - PAINTING_CUT else 255)
     buffer = io.BytesIO()
     mask.save(buffer, format="PNG")
     return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -17,6 +17,7 @@ from scipy.ndimage import binary_dilation
 
 from assets.models import Asset
 from assets.storage import read_object
+from generation.bedrock.images import PAINTING_CUT
 from generation.models import GenerationJob
 from tenants.models import Role
 
@@ -57,15 +58,16 @@ def paint(page, painter) -> None:
 
 
 def canvas_painted(page, painter) -> np.ndarray:
-    """Where the canvas holds paint (alpha of at least half): what the mask must make black."""
+    """Where the canvas holds paint at least as opaque as the server's cut: what the mask must make black."""
+    assert painter.get_attribute("data-cut") == str(PAINTING_CUT)  # the painter is given the server's rule
     alpha = page.evaluate(
         """(root) => { const c = root.querySelector('canvas.painter-canvas');
              const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-             const out = []; for (let i = 3; i < d.length; i += 4) out.push(d[i] >= 128 ? 1 : 0);
+             const out = []; for (let i = 3; i < d.length; i += 4) out.push(d[i]);
              return {width: c.width, height: c.height, alpha: out}; }""",
         painter.element_handle(),
     )
-    return np.array(alpha["alpha"], dtype=bool).reshape(alpha["height"], alpha["width"])
+    return np.array(alpha["alpha"]).reshape(alpha["height"], alpha["width"]) >= PAINTING_CUT
 
 
 def finished_job(page) -> GenerationJob:

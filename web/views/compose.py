@@ -28,7 +28,7 @@ from billing.selectors import budget_status, job_cost
 from billing.services import BudgetExceeded, period_start_for
 from config.errors import ApplicationError
 from generation import services
-from generation.bedrock.images import ImageProblem, mask_from_painting
+from generation.bedrock.images import PAINTING_CUT, ImageProblem, mask_from_painting
 from generation.bedrock.request import PROMPT_REQUIRED, TASK_FIELDS, default_task, fields_taken, prompt_required
 from generation.bedrock.specs import (
     CONTROL_MODES,
@@ -768,6 +768,7 @@ class ComposePage(TenantPage):
             prompt_fields_url=reverse("web:compose_prompt_fields", args=[tenant.slug]),
             picker_groups=picker_groups(catalog), chosen_tool=tool_spec(values.get("model")) is not None,
             tool_forms=tool_forms(catalog, values, errors or {}, source_asset), painted_mask_field=PAINTED_MASK_FIELD,
+            painting_cut=PAINTING_CUT,
         )  # fmt: skip
         if estimate:
             context["estimate"] = _estimate_for_values(tenant, models, values)

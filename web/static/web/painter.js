@@ -47,6 +47,7 @@
     const status = root.querySelector(".painter-status");
     const empty = root.querySelector(".painter-empty");
     const context = canvas.getContext("2d", { willReadFrequently: true });
+    const cut = Number(root.dataset.cut); // generation/bedrock/images.py PAINTING_CUT
     let history = [];
     let stroke = null;
 
@@ -78,7 +79,7 @@
       }
     }
 
-    // The mask: black where the painting covers at least half a pixel, white elsewhere, opaque.
+    // The mask: black where the painting is at least the server's cut opaque (data-cut), white elsewhere, opaque.
     function exportMask() {
       const { width, height } = canvas;
       if (!width || !height) {
@@ -93,7 +94,7 @@
       const mask = sheetContext.createImageData(width, height);
       let black = 0;
       for (let i = 0; i < painted.length; i += 4) {
-        const level = painted[i + 3] >= 128 ? 0 : 255;
+        const level = painted[i + 3] >= cut ? 0 : 255;
         if (level === 0) black += 1;
         mask.data[i] = mask.data[i + 1] = mask.data[i + 2] = level;
         mask.data[i + 3] = 255;
