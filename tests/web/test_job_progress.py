@@ -45,6 +45,43 @@ def test_everyone_in_the_tenant_may_follow_a_job(signed_in, tenant_a, role):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("loses_access", ["removed from the tenant", "account deactivated"])
+def test_a_stream_stops_when_its_watcher_loses_access_meanwhile(signed_in, tenant_a, loses_access):
+    """The stream lasts minutes: access is asked again before each event, so nothing more is sent."""
+    from asgiref.sync import async_to_sync, sync_to_async
+
+    from generation.job_events import _publish
+
+    client, person = signed_in(Role.VIEWER)
+    running = make_job(tenant_a, status=Status.RUNNING)
+    streamed = client.get(job_url(running, "events/"))
+    assert streamed.status_code == 200
+
+    def lose_access_then_finish():
+        if loses_access == "account deactivated":
+            type(person).objects.filter(pk=person.pk).update(is_active=False)
+        else:
+            person.memberships.filter(tenant=tenant_a).delete()
+        GenerationJob.objects.filter(pk=running.pk).update(status=Status.SUCCEEDED)
+        _publish([running.pk], "ended")  # what the worker says when the job ends: the stream wakes
+
+    async def read():
+        chunks = aiter(streamed.streaming_content)
+        before = b""
+        while b"event: progress" not in before:
+            before += await anext(chunks)
+        await sync_to_async(lose_access_then_finish)()
+        after = b"".join([chunk async for chunk in chunks])
+        return before, after
+
+    before, after = async_to_sync(read)()
+
+    assert b'"terminal":false' in before  # it streamed while the person could see the job
+    assert after == b""  # woken by the job's end, it sent nothing: no progress, no images, no end
+    assert client.get(job_url(running, "events/")).status_code in (302, 404)  # the next try is refused
+
+
+@pytest.mark.django_db
 def test_a_running_job_shows_its_request_and_polls_for_progress(signed_in, tenant_a):
     client, _ = signed_in(Role.CREATOR)
     job = make_job(tenant_a, status=Status.RUNNING, n=3, images_requested=3,

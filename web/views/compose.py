@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -53,6 +54,7 @@ from generation.catalog import model_list_for_tenant, model_warnings
 from generation.job_events import job_watch, released, sse_event
 from generation.models import BedrockModel, GenerationJob
 from tenants.models import Role
+from tenants.selectors import tenant_access
 
 from .base import FORM_ALREADY_SENT, TenantPage, field_errors, form_reuse_said_plainly
 
@@ -990,10 +992,24 @@ class JobEvents(TenantPage):
         deadline = time.monotonic() + JOB_EVENTS_STREAM_SECONDS
         async with contextlib.aclosing(job_watch(job_id, deadline=deadline)) as rows:
             async for job in rows:
+                if not await released(self._still_allowed)():
+                    return  # the browser's next try is the 404 anyone outside the tenant gets
                 html = await released(self._fragment)(job_id)
                 yield sse_event("progress", {"status": job.status, "terminal": job.is_terminal, "html": html})
                 if job.is_terminal:
                     yield sse_event("end", {"status": job.status})
+
+    def _still_allowed(self) -> bool:
+        """Asked again before each event of a stream that lasts minutes: a person removed from the tenant, or
+        whose account was deactivated, meanwhile sees nothing more of its jobs."""
+        user = self.request.user
+        if not get_user_model().objects.filter(pk=user.pk, is_active=True).exists():
+            return False
+        try:
+            tenant_access(slug=self.tenant.slug, user=user, api_key=None)
+        except Http404:
+            return False
+        return True
 
     def _fragment(self, job_id) -> str:
         context = self.get_context_data() | job_progress(_job_or_404(self.tenant, job_id))
