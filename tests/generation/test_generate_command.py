@@ -23,8 +23,11 @@ def test_generate_submits_waits_and_prints_the_assets(pipeline, tenant_a):
 
     job = GenerationJob.objects.get()
     assert job.status == GenerationJob.Status.SUCCEEDED
-    printed = {line.split()[1] for line in output.splitlines() if line.startswith("Asset ")}
-    assert printed == {str(pk) for pk in Asset.objects.filter(job=job).values_list("pk", flat=True)}
+    printed = {line for line in output.splitlines() if line.startswith("Asset ")}
+    rows = Asset.objects.filter(job=job)
+    assert printed == {f"Asset {a.pk} {a.width}x{a.height} {a.format} seed={a.seed}" for a in rows}
+    assert len(printed) == 2 and {tuple(line.split()[2:]) for line in printed} == {("512x512", "png", "seed=5")}
+    assert f"Job {job.pk} queued (2 image(s))." in output and output.rstrip().endswith("Job succeeded.")
     assert "[##############################] 2/2" in output
     assert "Warning: The prompt contains 'without'" in output
 
@@ -34,8 +37,10 @@ def test_generate_with_an_input_file(pipeline, tenant_a):
     titan = "amazon.titan-image-generator-v2:0"
     output = generate("--tenant", "acme", "--model", titan, "--task", "BACKGROUND_REMOVAL", "--image", photo)
 
-    assert "Job succeeded." in output
+    assert output.rstrip().endswith("Job succeeded.")
     assert Asset.objects.filter(kind=Asset.Kind.UPLOAD).count() == 1
+    made = Asset.objects.get(job__task_type="BACKGROUND_REMOVAL")
+    assert f"Asset {made.pk} {made.width}x{made.height} png seed=None" in output.splitlines()
 
 
 def test_generate_runs_an_image_service_by_its_model_id_alone_with_its_own_fields(pipeline, tenant_a):
