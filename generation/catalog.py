@@ -3,7 +3,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 
 from config.errors import ApplicationError
@@ -24,9 +24,9 @@ class ValidatedRequest:
 def model_list_for_tenant(*, tenant: Tenant) -> QuerySet[BedrockModel]:
     """Models the tenant may use now: enabled, allowed for it, not past end of life."""
     models = BedrockModel.objects.filter(enabled=True).exclude(end_of_life_on__lte=timezone.localdate())
-    allowed = TenantModelAccess.objects.for_tenant(tenant).values("model_id")
-    if allowed.exists():
-        models = models.filter(pk__in=allowed)
+    allowed = TenantModelAccess.objects.for_tenant(tenant)
+    # An access list names the models; without one, every model. One query either way.
+    models = models.filter(~Exists(allowed) | Q(pk__in=allowed.values("model_id")))
     return models.select_related("successor").order_by("family", "model_id")
 
 
