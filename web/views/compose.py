@@ -25,7 +25,7 @@ from assets.selectors import job_assets
 from assets.services import project_get_default
 from billing.models import Budget
 from billing.pricing import Quote, price_quote
-from billing.selectors import budget_status, job_cost
+from billing.selectors import budget_status, job_cost, job_costs
 from billing.services import BudgetExceeded, period_start_for
 from config.errors import ApplicationError
 from generation import services
@@ -1050,9 +1050,11 @@ class JobsPage(TenantPage):
         if status in GenerationJob.Status.values:
             jobs = jobs.filter(status=status)
         page = Paginator(jobs, JOBS_PER_PAGE).get_page(self.request.GET.get("page"))
+        jobs = list(page.object_list)
+        costs = job_costs(jobs)  # the page's in one query
         rows = [
-            {"job": job, "prompt": job.params.get("prompt", ""), "cost": job_cost(job), "task": _task_label(job)}
-            for job in page.object_list
+            {"job": job, "prompt": job.params.get("prompt", ""), "cost": costs[job.pk], "task": _task_label(job)}
+            for job in jobs
         ]
         context.update(page=page, rows=rows, status=status, statuses=GenerationJob.Status.choices)
         return context
