@@ -833,9 +833,9 @@ def _final_size(asset: Asset, takes: set[str], *, width, height) -> dict:
 
 
 def _locked(job_id) -> GenerationJob:
-    # Lock the job row only: joining (and so locking) the model, tenant and project rows would make
-    # workers queue behind one another, and deadlock.
-    return GenerationJob.objects.select_for_update(of=("self",)).get(pk=job_id)
+    # Lock the job row only: locking the model, tenant and project rows too would make workers queue behind
+    # one another, and deadlock. The tenant is joined unlocked (`of`): settling reads it.
+    return GenerationJob.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=job_id)
 
 
 def job_start(*, job: GenerationJob) -> GenerationJob | None:
