@@ -211,6 +211,9 @@ class GenerationJob(TenantOwned):
     images_requested = models.PositiveSmallIntegerField()
     images_returned = models.PositiveSmallIntegerField(default=0)
     images_filtered = models.PositiveSmallIntegerField(default=0)
+    # The slots whose image Bedrock returned, and AWS bills, but that could not be stored (its stamp failed): they
+    # count among images_returned, so they are charged, though no asset holds them.
+    unstored_slots = models.JSONField(default=list, blank=True)
     bedrock_request_ids = models.JSONField(default=list, blank=True)
     unit_price_usd = usd_field(null=True, blank=True, help_text="The price per image this job was quoted.")
     price = models.ForeignKey("billing.Price", null=True, blank=True, on_delete=models.PROTECT, related_name="+")

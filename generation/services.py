@@ -899,6 +899,15 @@ def job_record_mask(*, job: GenerationJob, data: bytes) -> None:
 
 
 @transaction.atomic
+def job_record_unstored(*, job_id, slots) -> None:
+    """Images Bedrock returned for these slots that will never be stored (their stamp failed): AWS bills them,
+    so the job's end counts and charges them. Idempotent: a slot is counted once, stored or not."""
+    job = _locked(job_id)
+    job.unstored_slots = sorted(set(job.unstored_slots) | set(slots))
+    job.save(update_fields=["unstored_slots", "updated_at"])
+
+
+@transaction.atomic
 def job_note_retry(*, job_id, code: str, message: str) -> None:
     """A retryable failure: the job stays running; the last reason is kept for people to see."""
     job = _locked(job_id)
@@ -1016,7 +1025,8 @@ def _count_images(job: GenerationJob) -> None:
         totals = job.children.aggregate(returned=Sum("images_returned"), filtered=Sum("images_filtered"))
         job.images_returned, job.images_filtered = totals["returned"] or 0, totals["filtered"] or 0
     else:
-        job.images_returned = Asset.objects.filter(job=job).count()
+        stored = set(Asset.objects.filter(job=job).values_list("index", flat=True))
+        job.images_returned = len(stored | set(job.unstored_slots))
 
 
 def _after_end(job: GenerationJob) -> None:

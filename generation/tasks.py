@@ -172,7 +172,13 @@ def _generate(job: GenerationJob) -> tuple[int, services.CallRecord | None]:
             seed = result.seeds[offset] if result.seeds else request.seed
             if request.family is Family.STABILITY and seed is None:
                 seed = body.get("seed")
-            asset_ingest(job=job, index=slots[offset], data=data, seed=seed)
+            try:
+                asset_ingest(job=job, index=slots[offset], data=data, seed=seed)
+            except (StorageUnavailable, OperationalError, InterfaceError):
+                raise  # a retry stores them
+            except Exception:  # the stamp failed: this image and the rest of the call's are lost, and billed
+                services.job_record_unstored(job_id=job.pk, slots=[slots[o] for o in range(offset, len(result.images))])
+                raise
             stored.add(slots[offset])
         if result.mask is not None:
             services.job_record_mask(job=job, data=result.mask)
