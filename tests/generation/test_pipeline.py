@@ -363,9 +363,13 @@ def test_two_workers_never_exceed_the_models_rpm(api, pipeline, tmp_path):
     times = sorted(call["at"] for call in pipeline.emulator.calls(QUOTA_TEST_MODEL))
     assert len(times) == 10
     per_second = QUOTA_TEST_RPM / 60
-    for start in times:  # any one-second window holds at most the rate (plus the one-token burst)
-        assert sum(1 for t in times if start <= t < start + 1) <= per_second + 1
-    assert times[-1] - times[0] >= (len(times) - 2) / per_second
+    # k calls take k - 1 tokens after the one-token burst, so they span at least (k - 2) / rate; the emulator sees a
+    # call a little after its token (on a busy machine up to JITTER later), which can bunch it with the next ones.
+    jitter = 0.3
+    for first, start in enumerate(times):
+        for last in range(first + 1, len(times)):
+            assert times[last] - start >= (last - first - 1) / per_second - jitter, (first, last, times)
+    assert times[-1] - times[0] >= (len(times) - 2) / per_second - jitter
 
 
 def test_storage_down_while_taking_a_request_is_a_503_and_creates_nothing(api, pipeline, settings):
