@@ -8,10 +8,9 @@ environment, once).
 A pool process killed mid-stamp (the OOM killer) breaks the whole pool: the stamps it held are run again on a new
 pool, in place, because the image they stamp was already paid for and must not be asked of Bedrock again.
 
-A stamp that takes longer than ATELIER_STAMP_TIMEOUT_SECONDS stops its pool, since the process stuck in it cannot
-be stopped alone, and runs again on a new one, as the other stamps that pool held do; one that times out
-STAMP_ATTEMPTS times raises StampTimedOut (its job ends failed, as on any error of its stamp) rather than hold a
-worker thread for ever."""
+A stamp that takes longer than ATELIER_STAMP_TIMEOUT_SECONDS raises StampTimedOut (its job ends failed, as on any
+error of its stamp) rather than hold a worker thread for ever; its pool is stopped, since the process stuck in it
+cannot be stopped alone, and the other stamps it held run again on a new pool, as after a kill."""
 
 import logging
 import os
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# A stamp whose pool broke (or that timed out) this many times in a row gives up: the image itself is the trouble.
+# A stamp whose pool broke this many times in a row gives up: the image itself kills its process.
 STAMP_ATTEMPTS = 3
 
 
@@ -117,8 +116,8 @@ class StampPool:
         return self.call(_stamp_in_child, arguments)
 
     def call(self, function, *args):
-        """function(*args) in a pool process, run again on a new pool if the pool broke under it or it took
-        longer than ATELIER_STAMP_TIMEOUT_SECONDS, at most STAMP_ATTEMPTS times."""
+        """function(*args) in a pool process, run again on a new pool if the pool broke under it, at most
+        STAMP_ATTEMPTS times; StampTimedOut once it has taken ATELIER_STAMP_TIMEOUT_SECONDS."""
         timeout = settings.ATELIER_STAMP_TIMEOUT_SECONDS
         for attempt in range(1, STAMP_ATTEMPTS + 1):
             executor = self.executor()
@@ -130,11 +129,9 @@ class StampPool:
                 if attempt == STAMP_ATTEMPTS:
                     raise
             except FutureTimeout:
-                logger.error("a stamp took over %g s: its pool is stopped and made anew, attempt %d of %d", timeout,
-                             attempt, STAMP_ATTEMPTS)  # fmt: skip
+                logger.error("a stamp took over %g s: its pool is stopped, and a new one started", timeout)
                 self._replace_broken(executor, stop=True)
-                if attempt == STAMP_ATTEMPTS:
-                    raise StampTimedOut(f"The provenance stamp took over {timeout:g} s, {attempt} times.") from None
+                raise StampTimedOut(f"The provenance stamp took over {timeout:g} s.") from None
         raise AssertionError("unreachable")
 
     def shutdown(self) -> None:
