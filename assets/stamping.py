@@ -6,18 +6,13 @@ in-process tests, and anything that changes settings at run time (a pool process
 environment, once).
 
 A pool process killed mid-stamp (the OOM killer) breaks the whole pool: the stamps it held are run again on a new
-pool, in place, because the image they stamp was already paid for and must not be asked of Bedrock again.
-
-A stamp that takes longer than ATELIER_STAMP_TIMEOUT_SECONDS raises StampTimedOut (its job ends failed, as on any
-error of its stamp) rather than hold a worker thread for ever; its pool is stopped, since the process stuck in it
-cannot be stopped alone, and the other stamps it held run again on a new pool, as after a kill."""
+pool, in place, because the image they stamp was already paid for and must not be asked of Bedrock again."""
 
 import logging
 import os
 import pickle
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
@@ -36,10 +31,6 @@ STAMP_ATTEMPTS = 3
 
 class StampFailed(Exception):
     """A stamp's own error that could not travel back from the pool process as itself."""
-
-
-class StampTimedOut(Exception):
-    """A stamp took longer than ATELIER_STAMP_TIMEOUT_SECONDS."""
 
 
 def _child_setup(settings_module: str) -> None:
@@ -96,13 +87,10 @@ class StampPool:
                 self._owner_pid = os.getpid()
             return self._executor
 
-    def _replace_broken(self, broken: ProcessPoolExecutor, *, stop: bool = False) -> None:
+    def _replace_broken(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:
             if self._executor is broken:  # the first thread to see it broken replaces it; the others reuse that
                 self._executor = None
-        if stop:  # a stuck process: ProcessPoolExecutor stops no task once it runs, so its processes are ended
-            for process in list((broken._processes or {}).values()):
-                process.kill()
         broken.shutdown(wait=False, cancel_futures=True)
 
     def warm(self) -> None:
@@ -113,25 +101,15 @@ class StampPool:
                 executor.submit(_warm)
 
     def run(self, arguments: dict) -> "Stamped":
-        return self.call(_stamp_in_child, arguments)
-
-    def call(self, function, *args):
-        """function(*args) in a pool process, run again on a new pool if the pool broke under it, at most
-        STAMP_ATTEMPTS times; StampTimedOut once it has taken ATELIER_STAMP_TIMEOUT_SECONDS."""
-        timeout = settings.ATELIER_STAMP_TIMEOUT_SECONDS
         for attempt in range(1, STAMP_ATTEMPTS + 1):
             executor = self.executor()
             try:
-                return executor.submit(function, *args).result(timeout=timeout)
+                return executor.submit(_stamp_in_child, arguments).result()
             except BrokenProcessPool:
                 logger.warning("stamp pool broken (a pool process died), attempt %d of %d", attempt, STAMP_ATTEMPTS)
                 self._replace_broken(executor)
                 if attempt == STAMP_ATTEMPTS:
                     raise
-            except FutureTimeout:
-                logger.error("a stamp took over %g s: its pool is stopped, and a new one started", timeout)
-                self._replace_broken(executor, stop=True)
-                raise StampTimedOut(f"The provenance stamp took over {timeout:g} s.") from None
         raise AssertionError("unreachable")
 
     def shutdown(self) -> None:

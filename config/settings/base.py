@@ -273,8 +273,6 @@ CELERY_DB_REUSE_MAX = 2**31
 ATELIER_WORKER_CONCURRENCY = env.int("ATELIER_WORKER_CONCURRENCY", default=32)
 # The cores this process may use: its CPU affinity, capped by a container's CPU quota (os.cpu_count() is the host's).
 ATELIER_STAMP_PROCESSES = env.int("ATELIER_STAMP_PROCESSES", default=cpu_budget().count)
-# A stamp in the pool that takes longer fails its job instead of holding a worker thread (a 4096² PNG takes ~1 s).
-ATELIER_STAMP_TIMEOUT_SECONDS = env.float("ATELIER_STAMP_TIMEOUT_SECONDS", default=60.0)
 CELERY_WORKER_POOL = ATELIER_WORKER_POOL
 CELERY_WORKER_CONCURRENCY = ATELIER_WORKER_CONCURRENCY
 
