@@ -8,7 +8,7 @@ import pytest
 
 from assets import services as asset_services
 from assets.models import Asset
-from assets.stamping import StampTimedOut
+from assets.stamping import StampFailed
 from billing.models import LedgerEntry
 from generation import services
 from generation.models import GenerationJob
@@ -24,12 +24,12 @@ def submitted(tenant, n: int) -> GenerationJob:
 
 
 def stamp_failing_from(index: int):
-    """The real stamp for the images before `index`; a timeout from it on."""
+    """The real stamp for the images before `index`; a stamp's own error from it on."""
     real = asset_services.stamp_for_job
 
     def stamp(*, job, watermark_id, data):
         if asset_services.Asset.objects.filter(job=job).count() >= index:
-            raise StampTimedOut("The provenance stamp took over 60 s, 3 times.")
+            raise StampFailed("ValueError: the C2PA signer refused the image")
         return real(job=job, watermark_id=watermark_id, data=data)
 
     return stamp
@@ -44,7 +44,7 @@ def test_a_stamp_that_fails_mid_call_charges_every_image_bedrock_returned(emulat
     job.refresh_from_db()
     assert emulator_here.invocations() == 1  # one call returned all three
     assert (job.status, job.error_code) == (GenerationJob.Status.FAILED, "internal_error")
-    assert "StampTimedOut" in job.error_message
+    assert "StampFailed" in job.error_message
     assert list(Asset.objects.filter(job=job).values_list("index", flat=True)) == [0]  # stored before the failure
     assert (job.unstored_slots, job.images_returned) == ([1, 2], 3)
     ledger = {entry.kind: entry.amount_usd for entry in LedgerEntry.objects.filter(job=job)}
