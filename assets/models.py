@@ -210,6 +210,12 @@ class Asset(TenantOwned):
     def content_type(self) -> str:
         return f"image/{self.format}"
 
+    @property
+    def takes_edits(self) -> bool:
+        """Whether tools, try-on and finals are offered on it: a try-on's mask is evidence of what Bedrock changed,
+        not an image to work on."""
+        return self.kind != self.Kind.MASK
+
 
 class ReviewQuerySet(models.QuerySet):
     def for_tenant(self, tenant) -> "ReviewQuerySet":

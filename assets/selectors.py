@@ -34,7 +34,8 @@ def jobs_assets(jobs, queryset=None) -> dict:
     sources = {job.pk: job.deduplicated_from_id or job.pk for job in jobs}
     wanted = set(sources.values())
     rows = (queryset if queryset is not None else Asset.objects.all()).select_related("job")
-    rows = rows.filter(Q(job_id__in=wanted) | Q(job__parent_id__in=wanted))
+    tenants = {job.tenant_id for job in jobs}  # the jobs' own tenant only, whatever ids they name
+    rows = rows.filter(tenant_id__in=tenants).filter(Q(job_id__in=wanted) | Q(job__parent_id__in=wanted))
     by_source: dict = {}
     for asset in sorted(rows, key=lambda a: (a.job.created_at, a.index or 0)):
         for owner in {asset.job_id, asset.job.parent_id} & wanted:  # its own job's, and its batch's

@@ -754,7 +754,9 @@ class Offer:
 
 def asset_finalize_options(*, tenant: Tenant, asset: Asset) -> list[Offer]:
     """The finals the tenant's catalog offers for this image (enabled, allowed, priced at the final's
-    size): the premium re-render where its model has premium, then each upscaler."""
+    size): the premium re-render where its model has premium, then each upscaler. Nothing for a mask."""
+    if not asset.takes_edits:
+        return []
     offered = {model.model_id: model for model in model_list_for_tenant(tenant=tenant)}
     options = []
     job = asset.job
@@ -777,7 +779,9 @@ def asset_finalize_options(*, tenant: Tenant, asset: Asset) -> list[Offer]:
 
 def asset_tool_offers(*, tenant: Tenant, asset: Asset, model_ids) -> dict[str, Offer]:
     """Of these image tools, the ones the tenant's catalog offers, each with what it would make of this
-    image (its output size, or why the image does not fit) and its price."""
+    image (its output size, or why the image does not fit) and its price. Nothing for a mask."""
+    if not asset.takes_edits:
+        return {}
     offered = {model.model_id: model for model in model_list_for_tenant(tenant=tenant).filter(model_id__in=model_ids)}
     return {
         offer.kind: offer
@@ -790,6 +794,8 @@ def asset_tool_offers(*, tenant: Tenant, asset: Asset, model_ids) -> dict[str, O
 def asset_try_on_offer(*, tenant: Tenant, asset: Asset, model_id: str) -> Offer | None:
     """Virtual try-on with this image as the person, where the tenant's catalog offers the model and it
     does the task: its output is the image's size and priced at it, or why the image does not fit."""
+    if not asset.takes_edits:
+        return None
     model = model_list_for_tenant(tenant=tenant).filter(model_id=model_id).first()
     if model is None or Task.VIRTUAL_TRY_ON.value not in model.task_types:
         return None

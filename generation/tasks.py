@@ -29,6 +29,9 @@ from .quota import limits_for, quota_from_settings
 logger = logging.getLogger(__name__)
 
 
+# Failures of storing an image that a retry of the task mends: the file store or the database was away.
+STORE_RETRYABLE = (StorageUnavailable, OperationalError, InterfaceError)
+
 # A token due this soon is waited for in place: a requeue costs more than the wait, and arrives
 # a few milliseconds late, which with a one-token bucket is throughput lost for good.
 QUOTA_WAIT_IN_PLACE_SECONDS = 0.05
@@ -115,7 +118,7 @@ def _run_claimed(task, job: GenerationJob) -> str:
             return "ended"
         try:
             images_stored, last_call = _generate(job)
-        except (RetryableBedrockError, StorageUnavailable, OperationalError, InterfaceError) as error:
+        except (RetryableBedrockError, *STORE_RETRYABLE) as error:
             if isinstance(error, OperationalError | InterfaceError):
                 close_old_connections()  # drop the broken connection: the writes below open a new one
             code, message = _describe(error)
@@ -174,7 +177,7 @@ def _generate(job: GenerationJob) -> tuple[int, services.CallRecord | None]:
                 seed = body.get("seed")
             try:
                 asset_ingest(job=job, index=slots[offset], data=data, seed=seed)
-            except (StorageUnavailable, OperationalError, InterfaceError):
+            except STORE_RETRYABLE:
                 raise  # a retry stores them
             except Exception:  # the stamp failed: this image and the rest of the call's are lost, and billed
                 services.job_record_unstored(job_id=job.pk, slots=[slots[o] for o in range(offset, len(result.images))])

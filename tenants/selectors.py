@@ -81,6 +81,12 @@ def tenant_access(*, slug: str, user, api_key: ApiKey | None) -> tuple[Tenant, s
     return membership.tenant, membership.role
 
 
+def member_still_active(*, tenant: Tenant, user) -> bool:
+    """Whether this person, signed in earlier, is still an active member of the tenant now: for answers that last
+    minutes (a job page's event stream), asked again as they go on."""
+    return Membership.objects.filter(tenant=tenant, user_id=user.pk, user__is_active=True).exists()
+
+
 def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
     return Membership.objects.for_tenant(tenant).select_related("user").order_by("user__email")
 

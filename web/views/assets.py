@@ -372,7 +372,7 @@ class AssetPage(TenantPage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         asset = kwargs.get("asset") or self.get_asset()
-        job, is_mask = asset.job, asset.kind == Asset.Kind.MASK
+        job = asset.job
         lineage = asset_lineage(asset=asset)
         ids = [entry["id"] for entry in lineage["ancestors"] + lineage["descendants"]]
         by_id = {
@@ -415,12 +415,11 @@ class AssetPage(TenantPage):
             form=kwargs.get("form", {"title": asset.title, "tags": ", ".join(asset.tags)}),
             comment_max=COMMENT_MAX,
             tags_query=[(tag, urlencode({"tag": tag})) for tag in asset.tags],
-            # A try-on's mask is evidence of what Bedrock changed, not an image to work on.
-            tools=[] if is_mask else tool_actions(self.tenant, asset),
-            finals={} if is_mask else finalize_panel(self.tenant, asset),
+            tools=tool_actions(self.tenant, asset),  # none on a mask (Asset.takes_edits)
+            finals=finalize_panel(self.tenant, asset),
             # Virtual try-on: the mask returned with this image, or, on a mask's page, the job it came with.
             mask=job_mask_asset(job) if job else None,
-            mask_of=asset.mask_of.first() if is_mask else None,
+            mask_of=asset.mask_of.first() if asset.kind == Asset.Kind.MASK else None,
         )
         return context
 

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -54,7 +53,7 @@ from generation.catalog import model_list_for_tenant, model_warnings
 from generation.job_events import job_watch, released, sse_event
 from generation.models import BedrockModel, GenerationJob
 from tenants.models import Role
-from tenants.selectors import tenant_access
+from tenants.selectors import member_still_active
 
 from .base import FORM_ALREADY_SENT, TenantPage, field_errors, form_reuse_said_plainly
 
@@ -1000,16 +999,8 @@ class JobEvents(TenantPage):
                     yield sse_event("end", {"status": job.status})
 
     def _still_allowed(self) -> bool:
-        """Asked again before each event of a stream that lasts minutes: a person removed from the tenant, or
-        whose account was deactivated, meanwhile sees nothing more of its jobs."""
-        user = self.request.user
-        if not get_user_model().objects.filter(pk=user.pk, is_active=True).exists():
-            return False
-        try:
-            tenant_access(slug=self.tenant.slug, user=user, api_key=None)
-        except Http404:
-            return False
-        return True
+        # Asked before each event: a person removed or deactivated meanwhile sees nothing more of the tenant's jobs.
+        return member_still_active(tenant=self.tenant, user=self.request.user)
 
     def _fragment(self, job_id) -> str:
         context = self.get_context_data() | job_progress(_job_or_404(self.tenant, job_id))
